@@ -19,9 +19,7 @@ _counter = itertools.count()
 
 
 def _postgres_wanted() -> bool:
-    if os.environ.get("TUTELA_TEST_POSTGRES", "").lower() in {"0", "no", "false"}:
-        return False
-    return True
+    return os.environ.get("TUTELA_TEST_POSTGRES", "").lower() not in {"0", "no", "false"}
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Durations as written in a declaration: an ISO 8601 subset (``P10Y``, ``P6M``, ``P30D``, ``PT30M``).
+"""Durations in a declaration: an ISO 8601 subset (``P10Y``, ``P6M``, ``P30D``, ``PT30M``).
 
 Calendar units (years, months) stay symbolic so that "6 months" after 31 August
 ends on 28/29 February, as periods in law do, instead of drifting by days.
@@ -78,7 +78,9 @@ class Period:
             if getattr(self, u)
         )
         time = "".join(
-            f"{getattr(self, u)}{s}" for u, s in (("hours", "H"), ("minutes", "M")) if getattr(self, u)
+            f"{getattr(self, u)}{s}"
+            for u, s in (("hours", "H"), ("minutes", "M"))
+            if getattr(self, u)
         )
         return "P" + date + ("T" + time if time else "")
 
@@ -106,7 +108,9 @@ class Period:
         month = month_index % 12 + 1
         day = min(moment.day, _cal.monthrange(year, month)[1])
         shifted = dt.date(year, month, day)
-        extra = dt.timedelta(weeks=self.weeks, days=self.days, hours=self.hours, minutes=self.minutes)
+        extra = dt.timedelta(
+            weeks=self.weeks, days=self.days, hours=self.hours, minutes=self.minutes
+        )
         return shifted + dt.timedelta(days=extra.days)
 
     def approx_days(self) -> float:

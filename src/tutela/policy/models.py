@@ -249,14 +249,15 @@ class Right(StrEnum):
     OPT_OUT_SALE = "opt_out_sale"
 
 
+GDPR_RIGHTS: tuple[Right, ...] = tuple(r for r in Right if r is not Right.OPT_OUT_SALE)
+
+
 class RightsChannel(Model):
     kind: ChannelKind
     address: str | None = Field(
         default=None, description="URL, e-mail address, number; empty: the controller's"
     )
-    rights: list[Right] = Field(
-        default_factory=lambda: [r for r in Right if r is not Right.OPT_OUT_SALE]
-    )
+    rights: list[Right] = Field(default_factory=lambda: list(GDPR_RIGHTS))
     note: Text | None = None
 
 
@@ -345,9 +346,7 @@ class Recipient(Model):
         default=None, description="Essence of the Art. 26 arrangement (joint controllers)"
     )
     contract_date: dt.date | None = Field(default=None, description="Art. 28 contract date")
-    sells_or_shares: bool = Field(
-        default=False, description="A sale or sharing in the CCPA sense"
-    )
+    sells_or_shares: bool = Field(default=False, description="A sale or sharing in the CCPA sense")
 
 
 class CookieCategory(StrEnum):

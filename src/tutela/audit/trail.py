@@ -1,0 +1,246 @@
+"""Appending to the trail, reading it back, and verifying the stored chain."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Select, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from tutela.audit.chain import (
+    GENESIS_HASH,
+    ChainChecker,
+    ChainRecord,
+    VerifyResult,
+    canonical_json,
+    entry_hash,
+    sha256_hex,
+    timestamp_text,
+)
+from tutela.audit.events import DomainEvent
+from tutela.audit.models import (
+    ACTION_LENGTH,
+    ACTOR_LENGTH,
+    TARGET_LENGTH,
+    AuditEntry,
+    AuditHead,
+)
+from tutela.clock import Clock
+from tutela.errors import InvalidInput
+
+HEAD_ID = 1
+VERIFY_BATCH = 1000
+ACTION_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChainHead:
+    """Where the chain ends; publish it elsewhere to anchor the trail."""
+
+    last_sequence: int
+    last_hash: str
+
+
+def emit(
+    session: Session,
+    event: DomainEvent,
+    *,
+    actor: str,
+    clock: Clock,
+    reason: str | None = None,
+) -> AuditEntry:
+    """Append ``event`` to the trail inside the caller's transaction.
+
+    The chain head row stays locked until the caller commits or rolls back, so
+    concurrent appends queue behind each other and the chain never forks; emit
+    late in a transaction to keep that window short.
+    """
+    action, target, payload = _validated(event, actor=actor)
+    occurred_at = clock.now()
+    occurred_text = timestamp_text(occurred_at)
+    sequence, prev_hash = _advance_head(session)
+    digest = sha256_hex(payload)
+    entry = AuditEntry(
+        sequence=sequence,
+        occurred_at=occurred_at,
+        actor=actor,
+        action=action,
+        target=target,
+        reason=reason,
+        payload=payload,
+        payload_digest=digest,
+        prev_hash=prev_hash,
+        hash=entry_hash(
+            sequence=sequence,
+            occurred_at=occurred_text,
+            actor=actor,
+            action=action,
+            target=target,
+            reason=reason,
+            payload_digest=digest,
+            prev_hash=prev_hash,
+        ),
+    )
+    session.add(entry)
+    session.flush()
+    session.execute(
+        update(AuditHead)
+        .where(AuditHead.id == HEAD_ID)
+        .values(last_hash=entry.hash)
+        .execution_options(synchronize_session=False)
+    )
+    return entry
+
+
+def _validated(event: DomainEvent, *, actor: str) -> tuple[str, str, str]:
+    name = type(event).__name__
+    action = getattr(type(event), "action", None)
+    if not isinstance(action, str) or not ACTION_PATTERN.match(action):
+        raise InvalidInput(
+            f"The event {name} has no valid 'action': set a class attribute such as "
+            "action = \"policy.published\" (lower case words joined by dots)."
+        )
+    if len(action) > ACTION_LENGTH:
+        raise InvalidInput(
+            f"The action of {name} is longer than {ACTION_LENGTH} characters; shorten it."
+        )
+    if not actor.strip() or len(actor) > ACTOR_LENGTH:
+        raise InvalidInput(
+            f"The actor for {action} must be 1 to {ACTOR_LENGTH} characters, such as "
+            "'staff:3' or 'system'; pass who caused the change."
+        )
+    target = event.target()
+    if len(target) > TARGET_LENGTH:
+        raise InvalidInput(
+            f"The target of {action} is longer than {TARGET_LENGTH} characters; "
+            "use a short reference such as 'subject:<id>'."
+        )
+    try:
+        payload = canonical_json(event.payload())
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(
+            f"The payload of {action} cannot be stored as JSON ({exc}); give {name} "
+            "plain fields (text, numbers, dates, enums, lists, mappings)."
+        ) from exc
+    return action, target, payload
+
+
+def _advance_head(session: Session) -> tuple[int, str]:
+    """Lock the head, reserve the next sequence, return it with the previous hash.
+
+    The UPDATE comes first so that it takes the write lock (the row lock on
+    PostgreSQL, the database lock on SQLite) before anything is read.
+    """
+    bump = (
+        update(AuditHead)
+        .where(AuditHead.id == HEAD_ID)
+        .values(last_sequence=AuditHead.last_sequence + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if cast(CursorResult[Any], session.execute(bump)).rowcount == 0:
+        _create_head(session)
+        session.execute(bump)
+    row = session.execute(
+        select(AuditHead.last_sequence, AuditHead.last_hash).where(AuditHead.id == HEAD_ID)
+    ).one()
+    return int(row.last_sequence), str(row.last_hash)
+
+
+def _create_head(session: Session) -> None:
+    """Create the head row where the schema was built without migrations."""
+    try:
+        with session.begin_nested():
+            session.add(AuditHead(id=HEAD_ID, last_sequence=0, last_hash=GENESIS_HASH))
+    except IntegrityError:
+        pass  # another transaction created it first
+
+
+def head(session: Session) -> ChainHead:
+    """The recorded end of the chain (sequence 0 and the genesis hash when empty)."""
+    row = session.execute(
+        select(AuditHead.last_sequence, AuditHead.last_hash).where(AuditHead.id == HEAD_ID)
+    ).one_or_none()
+    if row is None:
+        return ChainHead(last_sequence=0, last_hash=GENESIS_HASH)
+    return ChainHead(last_sequence=int(row.last_sequence), last_hash=str(row.last_hash))
+
+
+def entries(
+    session: Session,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    action: str | None = None,
+    target: str | None = None,
+) -> list[AuditEntry]:
+    """Entries newest first, optionally only one action or one target."""
+    if limit < 1 or offset < 0:
+        raise InvalidInput("limit must be at least 1 and offset at least 0.")
+    query: Select[tuple[AuditEntry]] = select(AuditEntry)
+    if action is not None:
+        query = query.where(AuditEntry.action == action)
+    if target is not None:
+        query = query.where(AuditEntry.target == target)
+    query = query.order_by(AuditEntry.sequence.desc()).limit(limit).offset(offset)
+    return list(session.scalars(query))
+
+
+def stored_records(session: Session, *, after: int = 0) -> list[ChainRecord]:
+    """The next batch of stored entries after sequence ``after``, in order."""
+    columns = AuditEntry.__table__.c
+    rows = session.execute(
+        select(columns).where(columns.sequence > after).order_by(columns.sequence).limit(
+            VERIFY_BATCH
+        )
+    )
+    return [
+        ChainRecord(
+            sequence=row.sequence,
+            occurred_at=timestamp_text(row.occurred_at),
+            actor=row.actor,
+            action=row.action,
+            target=row.target,
+            reason=row.reason,
+            payload=row.payload,
+            payload_digest=row.payload_digest,
+            prev_hash=row.prev_hash,
+            hash=row.hash,
+        )
+        for row in rows
+    ]
+
+
+def verify(session: Session) -> VerifyResult:
+    """Recompute every hash in order and compare the end with the chain head.
+
+    Detects changed fields, removed, inserted or reordered entries and entries
+    removed from the end. Appends committed while it runs are checked too.
+    """
+    checker = ChainChecker()
+    while True:
+        batch = stored_records(session, after=checker.last_sequence)
+        for record in batch:
+            if not checker.feed(record):
+                return checker.result()
+        if len(batch) == VERIFY_BATCH:
+            continue
+        recorded = session.execute(
+            select(AuditHead.last_sequence, AuditHead.last_hash).where(AuditHead.id == HEAD_ID)
+        ).one_or_none()
+        if recorded is None:
+            if checker.checked:
+                checker.fail(
+                    checker.last_sequence,
+                    "the chain head record is missing; the end of the chain cannot be checked",
+                )
+            return checker.result()
+        if recorded.last_sequence > checker.last_sequence and stored_records(
+            session, after=checker.last_sequence
+        ):
+            continue  # entries committed meanwhile
+        checker.check_head(last_sequence=recorded.last_sequence, last_hash=recorded.last_hash)
+        return checker.result()

@@ -1,0 +1,217 @@
+"""``tutela init``, ``serve``, ``demo`` and ``worker``: run Tutela as a service."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from tutela.cli.console import err, out
+from tutela.cli.runtime import ensure_data_dir
+from tutela.cli.state import runtime_of, state_of
+
+if TYPE_CHECKING:
+    from tutela.cli.runtime import Runtime
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Data directory (database, master key). "
+        "Default: $TUTELA_DATA_DIR or ./tutela-data.",
+        show_default=False,
+    ),
+]
+HostOption = Annotated[str, typer.Option("--host", help="Address to listen on.")]
+PortOption = Annotated[int, typer.Option("--port", help="Port to listen on.", min=1, max=65535)]
+
+DECLARATION_FILE = "declaration.yaml"
+DEMO_LOGIN_FILE = "demo-login.txt"
+DEMO_EMAIL = "dpo@example.com"
+
+
+def _use_data_dir(ctx: typer.Context, data_dir: Path | None) -> Runtime:
+    if data_dir is not None:
+        state_of(ctx).data_dir = data_dir
+    return runtime_of(ctx)
+
+
+def _prepare(runtime: Runtime) -> None:
+    """Data directory, master key and schema, ready for work."""
+    settings = runtime.settings
+    ensure_data_dir(settings.data_dir)
+    _ = runtime.master_key
+    if settings.database_url is None:
+        runtime.migrate()  # the embedded database follows the release automatically
+    else:
+        runtime.require_current_schema()
+
+
+def _example_text() -> str:
+    return (
+        Path(__file__)
+        .parent.parent.joinpath("policy", "examples", "example.yaml")
+        .read_text(encoding="utf-8")
+    )
+
+
+def init_data_dir(runtime: Runtime) -> Path:
+    """Create the data directory with the example declaration; never overwrite anything."""
+    _prepare(runtime)
+    target = runtime.settings.data_dir / DECLARATION_FILE
+    if target.exists():
+        err.print(f"{target} exists already; left unchanged")
+    else:
+        with target.open("x", encoding="utf-8") as handle:
+            handle.write(_example_text())
+        out.print(f"wrote the example declaration to {target}")
+    return target
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("serve")(serve)
+    app.command("demo")(demo)
+    app.command("worker")(worker)
+
+
+def init(ctx: typer.Context, data_dir: DataDirOption = None) -> None:
+    """Create a data directory with the example declaration, a master key and the database.
+
+    Existing files are never overwritten.
+    """
+    runtime = _use_data_dir(ctx, data_dir)
+    target = init_data_dir(runtime)
+    out.print("next steps:")
+    out.print(f"  tutela policy lint {target}")
+    out.print(f"  tutela --data-dir {runtime.settings.data_dir} policy publish {target}")
+    out.print(f"  tutela --data-dir {runtime.settings.data_dir} serve")
+
+
+def _run_server(runtime: Runtime, host: str, port: int) -> None:
+    import uvicorn
+
+    from tutela.web.app import create_app
+
+    app = create_app(runtime.settings, engine=runtime.engine, clock=runtime.clock)
+    stop = None
+    if runtime.settings.run_worker:
+        import threading
+
+        from tutela.jobs import Worker, registry
+
+        stop = threading.Event()
+        Worker(
+            runtime.session_factory, registry=registry, worker_id="serve", clock=runtime.clock
+        ).start_in_thread(stop)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)
+    finally:
+        if stop is not None:
+            stop.set()
+
+
+def serve(
+    ctx: typer.Context,
+    data_dir: DataDirOption = None,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+) -> None:
+    """Serve the public statement, the admin console and the API (with the job worker)."""
+    runtime = _use_data_dir(ctx, data_dir)
+    _prepare(runtime)
+    out.print(f"Tutela is serving http://{host}:{port}/privacy")
+    _run_server(runtime, host, port)
+
+
+def demo(
+    ctx: typer.Context,
+    data_dir: DataDirOption = None,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+) -> None:
+    """Serve the example company: published statement and a staff login, ready to try."""
+    runtime = _use_data_dir(ctx, data_dir)
+    declaration_path = init_data_dir(runtime)
+    password = _demo_content(runtime, declaration_path)
+    base = f"http://{host}:{port}"
+    out.print("")
+    out.print("[bold]Tutela demo[/]")
+    out.print(f"  privacy statement (de):  {base}/privacy?lang=de")
+    out.print(f"  privacy statement (en):  {base}/privacy?lang=en")
+    out.print(f"  admin console:           {base}/admin/login")
+    out.print(f"  staff login:             {DEMO_EMAIL} / {password}")
+    out.print(f"  API description:         {base}/api/v1/openapi.json")
+    out.print("")
+    _run_server(runtime, host, port)
+
+
+def _demo_content(runtime: Runtime, declaration_path: Path) -> str:
+    """Publish the example once and create the demo staff login once; return its password."""
+    from tutela.policy.loader import load_declaration
+    from tutela.policy.versions import list_versions, publish
+    from tutela.staff.service import add_staff
+
+    login_file = runtime.settings.data_dir / DEMO_LOGIN_FILE
+    with runtime.session_factory() as session, session.begin():
+        if not list_versions(session):
+            publish(
+                session,
+                declaration=load_declaration(declaration_path),
+                source_text=declaration_path.read_text(encoding="utf-8"),
+                actor="demo",
+                clock=runtime.clock,
+                note="Example declaration published by `tutela demo`.",
+            )
+        if login_file.exists():
+            return login_file.read_text(encoding="utf-8").strip()
+        password = secrets.token_urlsafe(12)
+        add_staff(
+            session,
+            email=DEMO_EMAIL,
+            password=password,
+            role="dpo",
+            display_name="Demo DPO",
+            actor="demo",
+            clock=runtime.clock,
+        )
+        with login_file.open("x", encoding="utf-8") as handle:
+            login_file.chmod(0o600)
+            handle.write(password + "\n")
+    return password
+
+
+def worker(
+    ctx: typer.Context,
+    once: Annotated[
+        bool, typer.Option("--once", help="Run the jobs that are due, then stop.")
+    ] = False,
+    poll: Annotated[
+        float, typer.Option("--poll", help="Seconds between polls when idle.", min=0.1)
+    ] = 2.0,
+) -> None:
+    """Run background jobs; start as many workers as you like against PostgreSQL."""
+    import os
+    import signal
+    import socket
+    import threading
+
+    from tutela.jobs import Worker, registry
+
+    runtime = runtime_of(ctx)
+    runtime.require_current_schema()
+    worker_id = f"{socket.gethostname()}:{os.getpid()}"
+    job_worker = Worker(
+        runtime.session_factory, registry=registry, worker_id=worker_id, clock=runtime.clock
+    )
+    if once:
+        count = job_worker.run_until_idle()
+        out.print(f"ran {count} job(s)")
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    out.print(f"worker {worker_id} started; Ctrl-C stops it")
+    job_worker.run_forever(stop, poll_interval=poll)
