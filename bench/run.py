@@ -80,10 +80,10 @@ def bench_startup(rounds: int) -> dict[str, object]:
 
 def bench_lint_render(rounds: int) -> dict[str, object]:
     import yaml
-    from tutela.policy.statement import StatementMeta, render_statement
 
     from tutela.policy.lint import lint
     from tutela.policy.loader import load_declaration
+    from tutela.policy.statement import StatementMeta, render_statement
 
     text = EXAMPLE.read_text(encoding="utf-8")
     declaration = load_declaration(EXAMPLE)

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.pgcluster import find_bindir, running_cluster
 from tutela.storage import make_engine, make_session_factory, upgrade
+from tutela.storage.metadata import target_metadata
 
 _counter = itertools.count()
 
@@ -47,32 +51,71 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
-    with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
+    with contextlib.closing(sqlite3.connect(path)) as conn:  # fold the WAL into the file
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return path
+
+
+@pytest.fixture(scope="session")
+def pg_worker_db(pg_admin_url: str) -> Iterator[tuple[str, dict[str, list[dict[str, Any]]]]]:
+    """One migrated database per test process, and the rows the migrations put in it."""
+    name = f"t_{os.getpid()}_{next(_counter)}"
+    admin = create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE tutela_template'))
+    url = pg_admin_url.rsplit("/", 1)[0] + f"/{name}"
+    engine = create_engine(url)
+    seeded: dict[str, list[dict[str, Any]]] = {}
+    with engine.connect() as conn:
+        for table in inspect(conn).get_table_names():
+            if table == "alembic_version":
+                continue
+            rows = [dict(r._mapping) for r in conn.execute(text(f'SELECT * FROM "{table}"'))]
+            if rows:
+                seeded[table] = rows
+    engine.dispose()
+    try:
+        yield url, seeded
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _reset_postgres(url: str, seeded: dict[str, list[dict[str, Any]]]) -> None:
+    """Empty every table (dropping tables a test created) and restore the seeded rows."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            tables = [t for t in inspect(conn).get_table_names() if t != "alembic_version"]
+            extra = [t for t in tables if t not in target_metadata.tables]
+            for table in extra:
+                conn.execute(text(f'DROP TABLE "{table}" CASCADE'))
+            known = [t for t in tables if t not in extra]
+            if known:
+                names = ", ".join(f'"{t}"' for t in known)
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            for table, rows in seeded.items():
+                conn.execute(target_metadata.tables[table].insert(), rows)
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """URL of a fresh, fully migrated database (one per test)."""
+    """URL of an empty, fully migrated database (fresh for every test)."""
     if request.param == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
         target = tmp_path / "tutela.db"
         shutil.copyfile(template, target)
         yield f"sqlite:///{target}"
         return
-    admin_url: str = request.getfixturevalue("pg_admin_url")
-    name = f"t_{os.getpid()}_{next(_counter)}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE tutela_template'))
+    url, seeded = request.getfixturevalue("pg_worker_db")
     try:
-        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+        yield url
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        _reset_postgres(url, seeded)
 
 
 @pytest.fixture

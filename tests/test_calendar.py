@@ -337,3 +337,26 @@ def test_arbeitstag_implies_werktag(day: dt.date, states: list[str]) -> None:
         assert is_werktag(day, states)
     if is_holiday(day, states):
         assert not is_werktag(day, states)
+
+
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [
+        # 23:30 UTC in winter is already the next day in Germany (UTC+1).
+        (dt.datetime(2025, 12, 1, 23, 30, tzinfo=dt.UTC), dt.date(2025, 12, 2)),
+        # 21:59 UTC in summer is 23:59 in Germany (UTC+2): still the same day.
+        (dt.datetime(2026, 7, 1, 21, 59, tzinfo=dt.UTC), dt.date(2026, 7, 1)),
+        (dt.datetime(2026, 7, 1, 22, 0, tzinfo=dt.UTC), dt.date(2026, 7, 2)),
+    ],
+)
+def test_german_date(moment: dt.datetime, expected: dt.date) -> None:
+    from tutela.calendar import german_date
+
+    assert german_date(moment) == expected
+
+
+def test_german_date_refuses_naive() -> None:
+    from tutela.calendar import german_date
+
+    with pytest.raises(ValueError, match="timezone-aware"):
+        german_date(dt.datetime(2026, 1, 1))

@@ -23,4 +23,4 @@ def test_frozen_clock_moves_only_when_told() -> None:
 
 def test_frozen_clock_refuses_naive() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        FrozenClock(dt.datetime(2026, 1, 1))  # noqa: DTZ001
+        FrozenClock(dt.datetime(2026, 1, 1))

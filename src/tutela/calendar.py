@@ -24,6 +24,7 @@ import datetime as dt
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import Literal, TypeAlias
+from zoneinfo import ZoneInfo
 
 from holidays.countries.germany import Germany
 
@@ -251,3 +252,13 @@ def month_deadline(received: dt.date, months: int = 1, *, state: str) -> dt.date
     while not _counts(day, "arbeitstage", codes):
         day += one
     return day
+
+
+GERMAN_TIME = ZoneInfo("Europe/Berlin")
+
+
+def german_date(moment: dt.datetime) -> dt.date:
+    """The calendar date in Germany at ``moment`` (periods run on German dates, not UTC)."""
+    if moment.tzinfo is None:
+        raise ValueError("german_date needs a timezone-aware datetime")
+    return moment.astimezone(GERMAN_TIME).date()

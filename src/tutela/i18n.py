@@ -177,9 +177,7 @@ def format_datetime(value: dt.datetime, language: str | None = None) -> str:
     """``22. November 2026, 14:30 UTC``; naive values are taken as UTC."""
     lang = _check_language(language or current_language())
     moment = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-    return babel_dates.format_datetime(
-        moment, _DATETIME_PATTERNS[lang], tzinfo=dt.UTC, locale=lang
-    )
+    return babel_dates.format_datetime(moment, _DATETIME_PATTERNS[lang], tzinfo=dt.UTC, locale=lang)
 
 
 def make_env(*, domain: str = "messages") -> jinja2.Environment:

@@ -117,9 +117,9 @@ def test_publish_show_diff(run: Run, db_args: list[str], tmp_path: Path) -> None
     assert same.code == 0
     assert "No changes" in same.out
 
-    rendered = run(*db_args, "policy", "render", "1", "--lang", "de")
+    rendered = run(*db_args, "policy", "render", "1", "--lang", "en")
     assert rendered.code == 0
-    assert "Version 1" in rendered.out or "version 1" in rendered.out.lower()
+    assert "version 1" in rendered.out.lower()
 
 
 def test_publish_refuses_lint_errors(run: Run, db_args: list[str], tmp_path: Path) -> None:

@@ -60,7 +60,7 @@ def test_naive_datetime_refused(engine) -> None:  # type: ignore[no-untyped-def]
     meta.create_all(engine)
     factory = make_session_factory(engine)
     with pytest.raises(Exception, match="timezone-aware"), transaction(factory) as session:
-        session.execute(table.insert().values(id=1, at=dt.datetime(2026, 1, 1)))  # noqa: DTZ001
+        session.execute(table.insert().values(id=1, at=dt.datetime(2026, 1, 1)))
 
 
 def test_transaction_rolls_back(engine) -> None:  # type: ignore[no-untyped-def]
@@ -76,5 +76,21 @@ def test_transaction_rolls_back(engine) -> None:  # type: ignore[no-untyped-def]
 
     with pytest.raises(RuntimeError):
         failing_work()
+    with factory() as session:
+        assert session.execute(select(table.c.id)).all() == []
+
+
+def test_savepoint_rollback_keeps_outer_transaction_atomic(engine) -> None:  # type: ignore[no-untyped-def]
+    """A released savepoint must not commit the outer transaction (pysqlite pitfall)."""
+    meta = MetaData()
+    table = Table("t_nested", meta, Column("id", Integer, primary_key=True))
+    meta.create_all(engine)
+    factory = make_session_factory(engine)
+    with factory() as session:
+        session.begin()
+        with session.begin_nested():
+            session.execute(table.insert().values(id=1))
+        session.execute(table.insert().values(id=2))
+        session.rollback()
     with factory() as session:
         assert session.execute(select(table.c.id)).all() == []

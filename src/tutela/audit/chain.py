@@ -143,8 +143,7 @@ class ChainChecker:
         if seq > self.expected:
             self.fail(
                 self.expected,
-                f"entry {self.expected} is missing: the entry after "
-                f"{self.expected - 1} is {seq}",
+                f"entry {self.expected} is missing: the entry after {self.expected - 1} is {seq}",
             )
         elif seq < self.expected:
             self.fail(seq, f"entry {seq} appears out of order after entry {self.expected - 1}")

@@ -39,8 +39,12 @@ FIELDS = (
 
 
 def export_jsonl(session: Session, out: IO[str], *, since: int | None = None) -> int:
-    """Write entries (from sequence ``since`` on, or all) to ``out``; return the count."""
-    after = 0 if since is None else max(since - 1, 0)
+    """Write the entries after sequence ``since`` (or all) to ``out``; return the count.
+
+    Keep the last exported sequence and pass it as ``since`` to export only what
+    was added since then.
+    """
+    after = 0 if since is None else max(since, 0)
     count = 0
     while True:
         batch = stored_records(session, after=after)
@@ -81,8 +85,9 @@ def _payload_object(record: ChainRecord) -> Any:
 def verify_lines(lines: Iterable[str], *, head_hash: str | None = None) -> VerifyResult:
     """Verify an export offline.
 
-    An export that starts at sequence 1 must link to the genesis hash; one made
-    with ``since`` is checked from its first entry on. Pass the published
+    An export that starts at sequence 1 must link to the genesis hash; a partial
+    one (made with ``since``) is checked from its first entry on, whose link to
+    the entry before it is taken as given. Pass the published
     ``head_hash`` to also detect entries missing at the end.
     """
     checker: ChainChecker | None = None

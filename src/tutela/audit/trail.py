@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Select, select, update
@@ -102,7 +101,7 @@ def _validated(event: DomainEvent, *, actor: str) -> tuple[str, str, str]:
     if not isinstance(action, str) or not ACTION_PATTERN.match(action):
         raise InvalidInput(
             f"The event {name} has no valid 'action': set a class attribute such as "
-            "action = \"policy.published\" (lower case words joined by dots)."
+            'action = "policy.published" (lower case words joined by dots).'
         )
     if len(action) > ACTION_LENGTH:
         raise InvalidInput(
@@ -191,11 +190,11 @@ def entries(
 
 def stored_records(session: Session, *, after: int = 0) -> list[ChainRecord]:
     """The next batch of stored entries after sequence ``after``, in order."""
-    columns = AuditEntry.__table__.c
     rows = session.execute(
-        select(columns).where(columns.sequence > after).order_by(columns.sequence).limit(
-            VERIFY_BATCH
-        )
+        select(AuditEntry.__table__)
+        .where(AuditEntry.sequence > after)
+        .order_by(AuditEntry.sequence)
+        .limit(VERIFY_BATCH)
     )
     return [
         ChainRecord(

@@ -13,9 +13,9 @@ import typer
 
 from tutela.cli.console import err, out
 from tutela.cli.state import runtime_of
-from tutela.clock import SystemClock
 
 if TYPE_CHECKING:
+    from tutela.clock import Clock
     from tutela.policy.models import Declaration
     from tutela.policy.statement import StatementMeta
     from tutela.policy.versions import PolicyVersion
@@ -36,6 +36,14 @@ class StatementFormat(StrEnum):
 class Language(StrEnum):
     DE = "de"
     EN = "en"
+
+
+def _today(clock: Clock | None = None) -> dt.date:
+    """Today's date in Germany, where notice periods and deadlines run."""
+    from tutela.calendar import german_date
+    from tutela.clock import SystemClock
+
+    return german_date((clock or SystemClock()).now())
 
 
 def _load(path: Path) -> Declaration:
@@ -92,7 +100,7 @@ def lint(
                 json.dumps({"ok": False, "problems": problems}, indent=2, ensure_ascii=False), None
             )
             raise typer.Exit(2) from exc
-        findings = run_lint(declaration, today=SystemClock().now().date())
+        findings = run_lint(declaration, today=_today())
         document = {
             "ok": not has_errors(findings),
             "findings": [f.to_dict() for f in findings],
@@ -101,7 +109,7 @@ def lint(
         raise typer.Exit(1 if has_errors(findings) else 0)
 
     declaration = _load(path)
-    findings = run_lint(declaration, today=SystemClock().now().date())
+    findings = run_lint(declaration, today=_today())
     for finding in findings:
         colour = "red" if finding.severity == "error" else "yellow"
         out.print(
@@ -155,7 +163,7 @@ def render(
             meta = _meta_for(version)
     else:
         declaration = _load(Path(source))
-        today = SystemClock().now().date()
+        today = _today()
         meta = StatementMeta(
             version=None,
             published_at=None,
@@ -165,7 +173,7 @@ def render(
         )
     text = render_statement(
         declaration,
-        language=lang.value,  # type: ignore[arg-type]
+        language=lang.value,
         fmt="markdown" if fmt is StatementFormat.MD else "html",
         meta=meta,
     )
@@ -294,7 +302,7 @@ def show(
 
     runtime = runtime_of(ctx)
     runtime.require_current_schema()
-    today = runtime.clock.now().date()
+    today = _today(runtime.clock)
     with runtime.session_factory() as session:
         if number is not None:
             version = get_version(session, number)

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tutela.clock import Clock, SystemClock
-from tutela.config import Settings
 from tutela.errors import ConfigurationError, StorageUnavailable
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
+    from tutela.config import Settings
     from tutela.crypto import MasterKey
 
 

@@ -19,8 +19,7 @@ DataDirOption = Annotated[
     Path | None,
     typer.Option(
         "--data-dir",
-        help="Data directory (database, master key). "
-        "Default: $TUTELA_DATA_DIR or ./tutela-data.",
+        help="Data directory (database, master key). Default: $TUTELA_DATA_DIR or ./tutela-data.",
         show_default=False,
     ),
 ]

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from pydantic import ValidationError
 
 from tutela.cli.runtime import Runtime
 from tutela.errors import ConfigurationError
@@ -21,6 +20,8 @@ class State:
 
     def runtime(self) -> Runtime:
         if self._runtime is None:
+            from pydantic import ValidationError
+
             from tutela.config import Settings
 
             overrides: dict[str, Any] = {}

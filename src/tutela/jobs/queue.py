@@ -103,15 +103,15 @@ def _insert_unless_key_exists(session: Session, values: dict[str, Any]) -> None:
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         session.execute(
-            postgresql.insert(Job).values(values).on_conflict_do_nothing(
-                index_elements=["idempotency_key"]
-            )
+            postgresql.insert(Job)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
         )
     elif dialect == "sqlite":
         session.execute(
-            sqlite.insert(Job).values(values).on_conflict_do_nothing(
-                index_elements=["idempotency_key"]
-            )
+            sqlite.insert(Job)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
         )
     else:
         try:
@@ -121,9 +121,7 @@ def _insert_unless_key_exists(session: Session, values: dict[str, Any]) -> None:
             pass
 
 
-def claim(
-    session: Session, *, worker_id: str, clock: Clock, lease: dt.timedelta
-) -> Job | None:
+def claim(session: Session, *, worker_id: str, clock: Clock, lease: dt.timedelta) -> Job | None:
     """Take the oldest due job (or one whose lease expired) and mark it running.
 
     On PostgreSQL the candidate row is locked with ``SKIP LOCKED``, so workers
@@ -203,9 +201,7 @@ def lock_held(session: Session, *, job_id: int, worker_id: str, attempt: int) ->
     ).one_or_none()
 
 
-def complete(
-    session: Session, *, job_id: int, worker_id: str, attempt: int, clock: Clock
-) -> bool:
+def complete(session: Session, *, job_id: int, worker_id: str, attempt: int, clock: Clock) -> bool:
     """Mark the attempt done; ``False`` if the worker no longer holds the job."""
     statement = _held(job_id, worker_id=worker_id, attempt=attempt).values(
         status=JobStatus.DONE.value, finished_at=clock.now(), locked_by=None, locked_until=None

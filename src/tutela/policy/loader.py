@@ -32,6 +32,14 @@ __all__ = ["DeclarationError", "LoadProblem", "load_declaration", "parse_declara
 MAX_BYTES = 5 * 1024 * 1024
 MAX_NODES = 1_000_000
 _BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+_YAML_HINTS = (
+    ("mapping values are not allowed", "put a value that contains `: ` in quotes"),
+    ("cannot start any token", "indent with spaces, not tabs; quote values starting with @ or `"),
+    ("end of stream", "close the quotes or brackets that are still open"),
+    ("single document", "keep one document per file: remove the `---` line"),
+    ("alias", "define the anchor (`&name`) before using it, and not inside itself"),
+    ("aliases expand", "write the values out instead of nesting aliases"),
+)
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -148,7 +156,8 @@ def _yaml_message(exc: yaml.MarkedYAMLError) -> str:
         return f"{text}: tags that create objects are not allowed; remove the `!` tag"
     if exc.context is None and exc.problem and exc.problem.startswith("duplicate key"):
         return exc.problem
-    return f"invalid YAML: {text}"
+    hint = next((h for clue, h in _YAML_HINTS if clue in text), "check the indentation")
+    return f"invalid YAML: {text}: {hint}"
 
 
 def _check_size(root: Node) -> None:

@@ -120,6 +120,9 @@ class DataCategory(Model):
     """A kind of personal data, keyed by the fideslang taxonomy or a custom ``x_`` key."""
 
     key: CategoryKey
+    name: Text | None = Field(
+        default=None, description="Short name; overrides the taxonomy name (custom keys)"
+    )
     description: Text | None = Field(
         default=None, description="Overrides the taxonomy text; required for custom keys"
     )

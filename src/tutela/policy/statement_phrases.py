@@ -64,7 +64,9 @@ class Phrase:
         return f"Phrase({self.message!r}, **{dict(self.values)!r})"
 
 
-Localizable = str | int | Text | Period | Phrase | Country | dt.date | tuple["Localizable", ...] | None
+Localizable = (
+    str | int | Text | Period | Phrase | Country | dt.date | tuple["Localizable", ...] | None
+)
 
 
 def localize(value: Localizable, language: str) -> str:
@@ -127,7 +129,10 @@ SPECIAL_GROUND = {
         "f",
         Phrase("the establishment, exercise or defence of legal claims"),
     ),
-    SpecialCategoryGround.SUBSTANTIAL_PUBLIC_INTEREST: ("g", Phrase("a substantial public interest")),
+    SpecialCategoryGround.SUBSTANTIAL_PUBLIC_INTEREST: (
+        "g",
+        Phrase("a substantial public interest"),
+    ),
     SpecialCategoryGround.HEALTH_CARE: ("h", Phrase("health or social care")),
     SpecialCategoryGround.PUBLIC_HEALTH: ("i", Phrase("public health")),
     SpecialCategoryGround.ARCHIVING_RESEARCH: ("j", Phrase("archiving, research or statistics")),
@@ -140,51 +145,25 @@ def basis_article(basis: LegalBasis) -> Phrase:
 
 def special_ground(ground: SpecialCategoryGround) -> Phrase:
     letter, label = SPECIAL_GROUND[ground]
-    return Phrase(
-        "%(label)s (Art. 9(2)(%(letter)s) GDPR)", label=label, letter=letter
-    )
+    return Phrase("%(label)s (Art. 9(2)(%(letter)s) GDPR)", label=label, letter=letter)
 
 
 RETENTION_AFTER = {
-    RetentionEvent.COLLECTION: "until %(period)s after collection",
-    RetentionEvent.ACCOUNT_CLOSED: "until %(period)s after the account is closed",
-    RetentionEvent.CONTRACT_END: "until %(period)s after the contract ends",
-    RetentionEvent.CONSENT_WITHDRAWN: "until %(period)s after consent is withdrawn",
-    RetentionEvent.OBJECTION: "until %(period)s after you object",
-    RetentionEvent.LAST_ACTIVITY: "until %(period)s after your last activity",
-    RetentionEvent.REQUEST_CLOSED: "until %(period)s after your request is closed",
-    RetentionEvent.SESSION_END: "until %(period)s after the session ends",
-    RetentionEvent.PURPOSE_FULFILLED: "until %(period)s after the purpose is fulfilled",
+    RetentionEvent.COLLECTION: Phrase("until %(period)s after collection"),
+    RetentionEvent.ACCOUNT_CLOSED: Phrase("until %(period)s after the account is closed"),
+    RetentionEvent.CONTRACT_END: Phrase("until %(period)s after the contract ends"),
+    RetentionEvent.CONSENT_WITHDRAWN: Phrase("until %(period)s after consent is withdrawn"),
+    RetentionEvent.OBJECTION: Phrase("until %(period)s after you object"),
+    RetentionEvent.LAST_ACTIVITY: Phrase("until %(period)s after your last activity"),
+    RetentionEvent.REQUEST_CLOSED: Phrase("until %(period)s after your request is closed"),
+    RetentionEvent.SESSION_END: Phrase("until %(period)s after the session ends"),
+    RetentionEvent.PURPOSE_FULFILLED: Phrase("until %(period)s after the purpose is fulfilled"),
 }
 
 
 def retention_after(event: RetentionEvent, period: Period) -> Phrase:
-    messages = {
-        RetentionEvent.COLLECTION: Phrase("until %(period)s after collection", period=period),
-        RetentionEvent.ACCOUNT_CLOSED: Phrase(
-            "until %(period)s after the account is closed", period=period
-        ),
-        RetentionEvent.CONTRACT_END: Phrase(
-            "until %(period)s after the contract ends", period=period
-        ),
-        RetentionEvent.CONSENT_WITHDRAWN: Phrase(
-            "until %(period)s after consent is withdrawn", period=period
-        ),
-        RetentionEvent.OBJECTION: Phrase("until %(period)s after you object", period=period),
-        RetentionEvent.LAST_ACTIVITY: Phrase(
-            "until %(period)s after your last activity", period=period
-        ),
-        RetentionEvent.REQUEST_CLOSED: Phrase(
-            "until %(period)s after your request is closed", period=period
-        ),
-        RetentionEvent.SESSION_END: Phrase(
-            "until %(period)s after the session ends", period=period
-        ),
-        RetentionEvent.PURPOSE_FULFILLED: Phrase(
-            "until %(period)s after the purpose is fulfilled", period=period
-        ),
-    }
-    return messages[event]
+    """``until 30 days after the account is closed``."""
+    return Phrase(RETENTION_AFTER[event].message, period=period)
 
 
 def statutory_retention(
@@ -219,9 +198,7 @@ def statutory_retention(
     )
 
 
-RETENTION_UNSPECIFIED = Phrase(
-    "as long as this purpose requires; afterwards the data are erased"
-)
+RETENTION_UNSPECIFIED = Phrase("as long as this purpose requires; afterwards the data are erased")
 SESSION_LIFETIME = Phrase("until the end of the browser session")
 
 ROLE = {
@@ -261,7 +238,9 @@ COPY_ON_REQUEST = Phrase(
 
 
 def scc_module(module: int) -> Phrase:
-    return Phrase("%(safeguard)s, module %(module)s", safeguard=SAFEGUARD[Safeguard.SCC], module=module)
+    return Phrase(
+        "%(safeguard)s, module %(module)s", safeguard=SAFEGUARD[Safeguard.SCC], module=module
+    )
 
 
 COOKIE_CATEGORY = {
@@ -288,14 +267,14 @@ RIGHT_TITLE = {
     Right.WITHDRAWAL: Phrase("Right to withdraw consent"),
     Right.OPT_OUT_SALE: Phrase("Right to opt out of sale or sharing"),
 }
-RIGHT_ARTICLE = {
+RIGHT_ARTICLE: dict[Right, Localizable] = {
     Right.ACCESS: Phrase("Art. %(number)s GDPR", number="15"),
     Right.RECTIFICATION: Phrase("Art. %(number)s GDPR", number="16"),
     Right.ERASURE: Phrase("Art. %(number)s GDPR", number="17"),
     Right.RESTRICTION: Phrase("Art. %(number)s GDPR", number="18"),
     Right.PORTABILITY: Phrase("Art. %(number)s GDPR", number="20"),
     Right.OBJECTION: Phrase("Art. %(number)s GDPR", number="21"),
-    Right.WITHDRAWAL: Phrase("Art. %(number)s GDPR", number="7(3)"),
+    Right.WITHDRAWAL: Phrase("Art. 7(3) GDPR"),
     Right.OPT_OUT_SALE: "Cal. Civ. Code § 1798.120",
 }
 

@@ -16,12 +16,23 @@ from tutela.errors import ConfigurationError, StorageUnavailable
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite's own transaction handling commits a SAVEPOINT's outer transaction in
+    # some cases; turn it off and let SQLAlchemy emit BEGIN itself (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # IMMEDIATE takes the write lock at the start: a transaction that read first and
+    # writes later can then never fail with "database is locked" on the lock upgrade;
+    # busy_timeout makes the others wait instead. Writers are serialised, as SQLite
+    # would do anyway.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, *, check: bool = True) -> Engine:
@@ -49,6 +60,7 @@ def make_engine(url: str, *, check: bool = True) -> Engine:
     engine = create_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     if check:
         try:
             with engine.connect() as conn:

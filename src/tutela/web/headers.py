@@ -11,6 +11,7 @@ CONTENT_SECURITY_POLICY = (
     "frame-ancestors 'none'"
 )
 HSTS = "max-age=31536000; includeSubDomains"
+PRIVATE_PATHS = ("/admin", "/api")
 
 
 def security_headers(*, https: bool) -> dict[str, str]:
@@ -28,12 +29,23 @@ def security_headers(*, https: bool) -> dict[str, str]:
     return headers
 
 
+def apply_headers(headers: MutableHeaders, *, https: bool, path: str) -> None:
+    """Add the security headers, ``Vary: Accept-Language`` and no-store for private paths."""
+    for name, value in security_headers(https=https).items():
+        if name not in headers:
+            headers[name] = value
+    if "accept-language" not in headers.get("vary", "").lower():
+        headers.add_vary_header("Accept-Language")
+    if "cache-control" not in headers and path.startswith(PRIVATE_PATHS):
+        headers["Cache-Control"] = "no-store"
+
+
 class SecurityHeaders:
     """Set the security headers (keeping any a handler set itself) and ``Vary``."""
 
     def __init__(self, app: ASGIApp, *, https: bool) -> None:
         self.app = app
-        self.headers = security_headers(https=https)
+        self.https = https
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -42,16 +54,7 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in self.headers.items():
-                    if name not in headers:
-                        headers[name] = value
-                if "accept-language" not in headers.get("vary", "").lower():
-                    headers.add_vary_header("Accept-Language")
-                if "cache-control" not in headers and scope["path"].startswith(
-                    ("/admin", "/api")
-                ):
-                    headers["Cache-Control"] = "no-store"
+                apply_headers(MutableHeaders(scope=message), https=self.https, path=scope["path"])
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -7,17 +7,30 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from tutela.i18n import LANGUAGES, negotiate, use_language
+from tutela.i18n import negotiate, use_language
+from tutela.web.published import Language
 from tutela.web.state import app_state
 
 
-def page_language(request: Request) -> str:
+def as_language(value: str | None) -> Language | None:
+    """``value`` as a supported language code, or None."""
+    cleaned = (value or "").strip().lower()
+    if cleaned == "de":
+        return "de"
+    if cleaned == "en":
+        return "en"
+    return None
+
+
+def page_language(request: Request) -> Language:
     """``?lang=`` when it names a supported language, else Accept-Language, else the default."""
-    asked = request.query_params.get("lang", "").strip().lower()
-    if asked in LANGUAGES:
+    asked = as_language(request.query_params.get("lang"))
+    if asked is not None:
         return asked
     default = app_state(request).settings.default_language
-    return negotiate(request.headers.get("accept-language"), default=default)
+    return (
+        as_language(negotiate(request.headers.get("accept-language"), default=default)) or default
+    )
 
 
 def language_headers(language: str) -> dict[str, str]:

@@ -17,13 +17,18 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tutela.errors import TutelaError
-from tutela.web.headers import security_headers
+from tutela.web.headers import apply_headers
 from tutela.web.pages import render_page
 from tutela.web.state import app_state
 
 PROBLEM_JSON = "application/problem+json"
 JSON_PATHS = ("/api/", "/healthz")
 log = logging.getLogger("tutela.web")
+PAGE_MESSAGES = {
+    "csrf-failed": "This form could not be verified. Open the page again and send it once more.",
+}
+MESSAGES = tuple(PAGE_MESSAGES.values())
+"""msgids used from Python; the templates hold the rest."""
 
 
 class LoginRequired(Exception):
@@ -83,21 +88,26 @@ def error_page(
 
 
 def _tutela_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, TutelaError)
+    if not isinstance(exc, TutelaError):  # pragma: no cover - registered for this type
+        raise exc
     if wants_json(request):
         body = exc.problem()
         body["instance"] = request.url.path
-        return ProblemResponse(body, status_code=exc.status)
-    return error_page(request, status=exc.status)
+        headers = {"WWW-Authenticate": 'Bearer realm="tutela"'} if exc.status == 401 else None
+        return ProblemResponse(body, status_code=exc.status, headers=headers)
+    return error_page(request, status=exc.status, message=PAGE_MESSAGES.get(exc.code))
 
 
 def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, StarletteHTTPException)
+    if not isinstance(exc, StarletteHTTPException):  # pragma: no cover - registered for this type
+        raise exc
     headers = dict(exc.headers or {})
     if wants_json(request):
         detail = exc.detail if isinstance(exc.detail, str) else None
         if exc.status_code == 404 and detail == HTTPStatus.NOT_FOUND.phrase:
-            detail = f"There is nothing at {request.url.path}; /api/v1/openapi.json lists the paths."
+            detail = (
+                f"There is nothing at {request.url.path}; /api/v1/openapi.json lists the paths."
+            )
         if exc.status_code == 405:
             detail = f"{request.method} is not allowed on {request.url.path}."
         return problem(request, status=exc.status_code, detail=detail, headers=headers)
@@ -105,7 +115,8 @@ def _http_error(request: Request, exc: Exception) -> Response:
 
 
 def _validation_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RequestValidationError)
+    if not isinstance(exc, RequestValidationError):  # pragma: no cover - registered for this type
+        raise exc
     errors = [
         {
             "field": ".".join(str(part) for part in error.get("loc", ())),
@@ -128,7 +139,8 @@ def _validation_error(request: Request, exc: Exception) -> Response:
 
 
 def _login_required(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, LoginRequired)
+    if not isinstance(exc, LoginRequired):  # pragma: no cover - registered for this type
+        raise exc
     return RedirectResponse("/admin/login", status_code=303)
 
 
@@ -143,7 +155,7 @@ def _server_error(request: Request, exc: Exception) -> Response:
         )
     else:
         response = error_page(request, status=500)
-    response.headers.update(security_headers(https=https))
+    apply_headers(response.headers, https=https, path=request.url.path)
     return response
 
 

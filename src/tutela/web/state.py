@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tutela.clock import Clock
 from tutela.config import Settings
+from tutela.crypto import KEY_FILE_NAME, load_or_create_master_key
 from tutela.web.admin.ratelimit import LoginLimiter
 
 
@@ -36,18 +37,21 @@ class AppState:
 
 
 def signing_key_for(settings: Settings) -> bytes:
-    """A key for signing short-lived cookies: derived from the master key when one is set.
+    """A key for signing short-lived cookies, derived from the installation's master key.
 
-    Without a configured master key every process draws its own random key; a
-    login form then only works against the process that served it.
+    The master key comes from the settings or from the data directory's key file
+    (never created here). Without either, every process draws its own random
+    key; a login form then only works against the process that served it.
     """
-    if settings.master_key is not None:
-        secret = settings.master_key.get_secret_value().encode("utf-8")
-        return hmac.new(secret, b"tutela web signing key v1", hashlib.sha256).digest()
-    return secrets.token_bytes(32)
+    configured = settings.master_key.get_secret_value() if settings.master_key else None
+    if configured is None and not (settings.data_dir / KEY_FILE_NAME).exists():
+        return secrets.token_bytes(32)
+    master = load_or_create_master_key(settings.data_dir, configured)
+    return hmac.new(master.subkey("token"), b"tutela/v1/web/signing", hashlib.sha256).digest()
 
 
 def app_state(request: Request) -> AppState:
     state = request.app.state.tutela
-    assert isinstance(state, AppState)
+    if not isinstance(state, AppState):  # pragma: no cover - create_app always sets it
+        raise TypeError("app.state.tutela is not set; build the app with create_app()")
     return state

@@ -21,6 +21,7 @@ from tutela.policy.lint.catalogue import RULES, Rule
 from tutela.policy.lint.context import CategoryEntry, LintContext, Vocabulary
 from tutela.policy.lint.finding import Finding, Severity, has_errors
 from tutela.policy.models import Declaration
+from tutela.policy.taxonomy import load_taxonomy
 
 __all__ = [
     "RULES",
@@ -55,8 +56,6 @@ def lint(
     same findings. ``taxonomy`` defaults to the bundled fideslang taxonomy.
     """
     if taxonomy is None:
-        from tutela.policy.taxonomy import load_taxonomy
-
         taxonomy = load_taxonomy()
     ctx = LintContext(declaration=declaration, vocabulary=taxonomy, today=today)
     for check in _CHECKS:

@@ -80,8 +80,13 @@ class LintContext:
         declared = self.declaration.category(key)
         if declared is not None and declared.special is not None:
             return declared.special
-        entry = self.vocabulary.category(key)
-        return entry is not None and entry.special
+        return any(entry.special for entry in self.taxonomy_lineage(key))
+
+    def taxonomy_lineage(self, key: str) -> list[CategoryEntry]:
+        """The taxonomy entries of ``key`` and of its ancestors (flags are inherited)."""
+        parts = key.split(".")
+        found = (self.vocabulary.category(".".join(parts[: i + 1])) for i in range(len(parts)))
+        return [entry for entry in found if entry is not None]
 
     def is_sensitive(self, key: str) -> bool:
         """Special categories, identity documents, recordings and biometrics."""

@@ -48,7 +48,7 @@ def _declared_categories(ctx: LintContext) -> None:
                 f"({_nearest(vocabulary.nearest_categories(key))}).",
                 "Use a taxonomy key, or prefix a custom key with x_ and describe it.",
             )
-        if entry is not None and entry.special and category.special is False:
+        if category.special is False and any(e.special for e in ctx.taxonomy_lineage(key)):
             ctx.report(
                 "category.special-downgraded",
                 f"{path}.special",
@@ -73,7 +73,7 @@ def _declared_categories(ctx: LintContext) -> None:
                     "not a declared recipient.",
                     "Declare the recipient under recipients, or correct the id.",
                 )
-        if entry is not None and entry.pan:
+        if entry is not None and any(e.pan for e in ctx.taxonomy_lineage(key)):
             _card_numbers(ctx, path, category.key, category.held_by)
 
 

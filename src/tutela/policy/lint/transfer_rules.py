@@ -94,16 +94,11 @@ def _transfer(ctx: LintContext, path: str, recipient: Recipient, transfer: Trans
         return
     safeguard = transfer.safeguard
     if safeguard is None:
-        suggestion = "scc_2021_914 (standard contractual clauses)"
-        if country in ADEQUATE:
-            suggestion = "adequacy"
-        elif country == DPF_COUNTRY:
-            suggestion = "data_privacy_framework (if certified) or scc_2021_914"
         ctx.report(
             "transfer.missing-safeguard",
             f"{path}.safeguard",
             f"{where} names no safeguard.",
-            f"Set safeguard, e.g. {suggestion}.",
+            f"Set safeguard to {_suggestion(country)}.",
         )
         return
     if safeguard in _INVALIDATED:
@@ -112,8 +107,7 @@ def _transfer(ctx: LintContext, path: str, recipient: Recipient, transfer: Trans
             "transfer.invalid-safeguard",
             f"{path}.safeguard",
             f"{where} relies on {scheme}, which {judgment} declared invalid.",
-            "Use data_privacy_framework for a certified US organisation, or "
-            "scc_2021_914 (standard contractual clauses).",
+            f"Set safeguard to {_suggestion(country)}.",
         )
         return
     if safeguard is Safeguard.ADEQUACY:
@@ -132,6 +126,14 @@ def _transfer(ctx: LintContext, path: str, recipient: Recipient, transfer: Trans
                 f"{where} rests on {safeguard} but does not say how to obtain a copy.",
                 "Add copy_available (de/en), e.g. that a copy is sent on request by e-mail.",
             )
+
+
+def _suggestion(country: str) -> str:
+    if country in ADEQUATE:
+        return f"adequacy (the Commission found {country} adequate)"
+    if country == DPF_COUNTRY:
+        return "data_privacy_framework if the recipient is on the DPF List, else scc_2021_914"
+    return "scc_2021_914 (standard contractual clauses) or bcr"
 
 
 def _adequacy(ctx: LintContext, path: str, where: str, country: str) -> None:

@@ -1,0 +1,71 @@
+"""The web application: public pages, the admin console and the JSON API.
+
+``create_app(settings)`` does all the work; importing this module does none.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+
+from tutela import __version__
+from tutela.clock import Clock, SystemClock
+from tutela.config import Settings
+from tutela.i18n import make_env
+from tutela.storage import make_engine, make_session_factory
+from tutela.web import problems
+from tutela.web.admin.ratelimit import LoginLimiter
+from tutela.web.admin.routes import router as admin_router
+from tutela.web.api.routes import router as api_router
+from tutela.web.headers import SecurityHeaders
+from tutela.web.public.routes import router as public_router
+from tutela.web.state import AppState, signing_key_for
+
+STATIC_DIR = Path(__file__).with_name("static")
+API_DESCRIPTION = (
+    "Read published versions of the declaration and the statement in effect, and lint a "
+    "declaration before publishing it. Every request needs an API key "
+    "(`tutela apikey create --scope policy:read`) sent as `Authorization: Bearer tut_…`. "
+    "Errors are RFC 9457 problem documents (`application/problem+json`)."
+)
+
+
+def create_app(
+    settings: Settings, *, engine: Engine | None = None, clock: Clock | None = None
+) -> FastAPI:
+    """Build the app; the engine defaults to ``settings.resolved_database_url``."""
+    engine = engine if engine is not None else make_engine(settings.resolved_database_url)
+    clock = clock if clock is not None else SystemClock()
+    app = FastAPI(
+        title="Tutela API",
+        version=__version__,
+        description=API_DESCRIPTION,
+        openapi_url="/api/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
+    )
+    state = AppState(
+        settings=settings,
+        engine=engine,
+        session_factory=make_session_factory(engine),
+        clock=clock,
+        templates=make_env(domain="messages"),
+        login_limiter=LoginLimiter(clock=clock),
+        signing_key=signing_key_for(settings),
+    )
+    app.state.tutela = state
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = state.session_factory
+    app.state.clock = clock
+    problems.install(app)
+    app.add_middleware(SecurityHeaders, https=settings.secure_cookies)
+    app.include_router(public_router)
+    app.include_router(admin_router)
+    app.include_router(api_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
