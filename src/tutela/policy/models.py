@@ -11,12 +11,72 @@ run reports every finding at once.
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from tutela.policy.duration import Duration
+from tutela.policy.terms import (
+    GDPR_RIGHTS,
+    ChannelKind,
+    CookieCategory,
+    GermanState,
+    LegalBasis,
+    NoticeUnit,
+    ProvisionRequirement,
+    RecipientRole,
+    RetentionEvent,
+    Right,
+    Safeguard,
+    SourceKind,
+    SpecialCategoryGround,
+)
+
+__all__ = [
+    "COUNTRY_PATTERN",
+    "GDPR_RIGHTS",
+    "ID_PATTERN",
+    "KEY_PATTERN",
+    "AutomatedDecision",
+    "Categories",
+    "CategoryKey",
+    "ChangeNotice",
+    "ChannelKind",
+    "Contacts",
+    "Controller",
+    "Cookie",
+    "CookieCategory",
+    "CountryCode",
+    "DataCategory",
+    "DataProtectionOfficer",
+    "DataUseKey",
+    "Declaration",
+    "GermanState",
+    "Identifier",
+    "LegalBasis",
+    "Model",
+    "NoticeUnit",
+    "Person",
+    "PostalAddress",
+    "Provision",
+    "ProvisionRequirement",
+    "Purpose",
+    "Recipient",
+    "RecipientRole",
+    "Retention",
+    "RetentionEvent",
+    "Right",
+    "RightsChannel",
+    "Safeguard",
+    "Source",
+    "SourceKind",
+    "SpecialCategoryGround",
+    "StatutoryHold",
+    "SupervisoryAuthority",
+    "Text",
+    "Transfer",
+    "UsPrivacy",
+]
 
 KEY_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"
 ID_PATTERN = r"^[a-z][a-z0-9_-]*$"
@@ -42,27 +102,6 @@ class Text(Model):
 
     def get(self, language: str) -> str:
         return self.de if language == "de" else self.en
-
-
-class GermanState(StrEnum):
-    """ISO 3166-2:DE subdivision codes (without the ``DE-`` prefix)."""
-
-    BW = "BW"
-    BY = "BY"
-    BE = "BE"
-    BB = "BB"
-    HB = "HB"
-    HH = "HH"
-    HE = "HE"
-    MV = "MV"
-    NI = "NI"
-    NW = "NW"
-    RP = "RP"
-    SL = "SL"
-    SN = "SN"
-    ST = "ST"
-    SH = "SH"
-    TH = "TH"
 
 
 class PostalAddress(Model):
@@ -135,32 +174,6 @@ class DataCategory(Model):
     )
 
 
-class LegalBasis(StrEnum):
-    """GDPR Art. 6(1) (a)–(f)."""
-
-    CONSENT = "consent"
-    CONTRACT = "contract"
-    LEGAL_OBLIGATION = "legal_obligation"
-    VITAL_INTERESTS = "vital_interests"
-    PUBLIC_TASK = "public_task"
-    LEGITIMATE_INTERESTS = "legitimate_interests"
-
-
-class SpecialCategoryGround(StrEnum):
-    """GDPR Art. 9(2) (a)–(j)."""
-
-    EXPLICIT_CONSENT = "explicit_consent"
-    EMPLOYMENT = "employment_social_security"
-    VITAL_INTERESTS = "vital_interests"
-    NOT_FOR_PROFIT = "not_for_profit_body"
-    MADE_PUBLIC = "made_public_by_subject"
-    LEGAL_CLAIMS = "legal_claims"
-    SUBSTANTIAL_PUBLIC_INTEREST = "substantial_public_interest"
-    HEALTH_CARE = "health_or_social_care"
-    PUBLIC_HEALTH = "public_health"
-    ARCHIVING_RESEARCH = "archiving_research_statistics"
-
-
 class Categories(Model):
     required: list[CategoryKey] = Field(default_factory=list)
     optional: list[CategoryKey] = Field(default_factory=list)
@@ -169,31 +182,11 @@ class Categories(Model):
         return [*self.required, *self.optional]
 
 
-class SourceKind(StrEnum):
-    SUBJECT = "subject"
-    THIRD_PARTY = "third_party"
-    PUBLIC = "public"
-
-
 class Source(Model):
     """Where the data comes from (Art. 14 when not from the subject)."""
 
     kind: SourceKind = SourceKind.SUBJECT
     description: Text | None = None
-
-
-class RetentionEvent(StrEnum):
-    """Events from which an event-based retention period runs."""
-
-    COLLECTION = "collection"
-    ACCOUNT_CLOSED = "account_closed"
-    CONTRACT_END = "contract_end"
-    CONSENT_WITHDRAWN = "consent_withdrawn"
-    OBJECTION = "objection"
-    LAST_ACTIVITY = "last_activity"
-    REQUEST_CLOSED = "request_closed"
-    SESSION_END = "session_end"
-    PURPOSE_FULFILLED = "purpose_fulfilled"
 
 
 class StatutoryHold(Model):
@@ -218,41 +211,9 @@ class Retention(Model):
     )
 
 
-class ProvisionRequirement(StrEnum):
-    """Art. 13(2)(e): why the subject provides the data."""
-
-    STATUTORY = "statutory"
-    CONTRACTUAL = "contractual"
-    CONTRACT_PREREQUISITE = "contract_prerequisite"
-    VOLUNTARY = "voluntary"
-
-
 class Provision(Model):
     requirement: ProvisionRequirement
     consequences: Text = Field(description="What happens if the data are not provided")
-
-
-class ChannelKind(StrEnum):
-    WEB = "web"
-    EMAIL = "email"
-    POST = "post"
-    FAX = "fax"
-    PHONE = "phone"
-    LINK_IN_MESSAGE = "link_in_message"
-
-
-class Right(StrEnum):
-    ACCESS = "access"
-    RECTIFICATION = "rectification"
-    ERASURE = "erasure"
-    RESTRICTION = "restriction"
-    PORTABILITY = "portability"
-    OBJECTION = "objection"
-    WITHDRAWAL = "withdrawal"
-    OPT_OUT_SALE = "opt_out_sale"
-
-
-GDPR_RIGHTS: tuple[Right, ...] = tuple(r for r in Right if r is not Right.OPT_OUT_SALE)
 
 
 class RightsChannel(Model):
@@ -303,25 +264,6 @@ class Purpose(Model):
         return self.data_use.split(".")[0] == "marketing"
 
 
-class RecipientRole(StrEnum):
-    PROCESSOR = "processor"
-    CONTROLLER = "controller"
-    JOINT_CONTROLLER = "joint_controller"
-    AUTHORITY = "authority"
-
-
-class Safeguard(StrEnum):
-    """Chapter V basis of a transfer; the last two are invalid and kept to be flagged."""
-
-    ADEQUACY = "adequacy"
-    DATA_PRIVACY_FRAMEWORK = "data_privacy_framework"
-    SCC = "scc_2021_914"
-    BCR = "bcr"
-    DEROGATION = "art49_derogation"
-    SAFE_HARBOR = "safe_harbor"
-    PRIVACY_SHIELD = "privacy_shield"
-
-
 class Transfer(Model):
     """A transfer to a third country or international organisation."""
 
@@ -352,13 +294,6 @@ class Recipient(Model):
     sells_or_shares: bool = Field(default=False, description="A sale or sharing in the CCPA sense")
 
 
-class CookieCategory(StrEnum):
-    NECESSARY = "necessary"
-    FUNCTIONAL = "functional"
-    ANALYTICS = "analytics"
-    MARKETING = "marketing"
-
-
 class Cookie(Model):
     name: str = Field(min_length=1)
     provider: Identifier | None = Field(
@@ -382,12 +317,6 @@ class AutomatedDecision(Model):
     significance: Text
     consequences: Text
     profiling: bool = False
-
-
-class NoticeUnit(StrEnum):
-    WERKTAGE = "werktage"
-    ARBEITSTAGE = "arbeitstage"
-    CALENDAR_DAYS = "calendar_days"
 
 
 class ChangeNotice(Model):
