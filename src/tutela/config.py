@@ -39,6 +39,24 @@ class Settings(BaseSettings):
     default_language: Literal["de", "en"] = "de"
     session_hours: int = Field(default=8, ge=1, le=168)
     run_worker: bool = Field(default=True, description="Run the job worker inside `serve`.")
+    smtp_host: str | None = Field(
+        default=None,
+        description="SMTP server for outgoing mail; without it mail goes to DATA_DIR/outbox.",
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls", description="starttls, tls (implicit) or none (local relays only)"
+    )
+    mail_from: str = Field(
+        default="privacy@example.com", description="Sender address of mail Tutela sends."
+    )
+    default_phone_country_code: str = Field(
+        default="49",
+        pattern=r"^[1-9][0-9]{0,2}$",
+        description="Country calling code for phone numbers written without one.",
+    )
 
     @field_validator("data_dir")
     @classmethod
@@ -50,6 +68,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'tutela.db').resolve()}"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
 
     @property
     def secure_cookies(self) -> bool:

@@ -254,3 +254,27 @@ def test_any_single_field_change_is_found_at_its_entry(
         session.rollback()
     assert not result.ok
     assert result.first_bad_sequence == victim, result.reason
+
+
+def test_forged_entry_before_the_start_is_detected(chain: sessionmaker[Session]) -> None:
+    tamper(
+        chain,
+        "INSERT INTO audit_entries (sequence, occurred_at, actor, action, target, reason,"
+        " payload, payload_digest, prev_hash, hash)"
+        " SELECT 0, occurred_at, actor, action, target, reason, payload, payload_digest,"
+        " prev_hash, hash FROM audit_entries WHERE sequence = 1",
+    )
+    ok, bad, reason = verified(chain)
+    assert (ok, bad) == (False, 0)
+    assert "before the start" in reason
+
+
+def test_unreadable_timestamp_is_reported_not_raised(
+    chain: sessionmaker[Session], engine: Any
+) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL refuses a malformed timestamp at write time")
+    tamper(chain, "UPDATE audit_entries SET occurred_at = 'yesterday' WHERE sequence = 3")
+    ok, bad, reason = verified(chain)
+    assert (ok, bad) == (False, 3)
+    assert "cannot be read" in reason

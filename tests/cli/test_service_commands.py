@@ -144,3 +144,17 @@ def test_help_runs_as_a_program() -> None:
     assert done.returncode == 0
     for group in ("policy", "audit", "serve", "demo", "worker"):
         assert group in done.stdout
+
+
+def test_unknown_database_kind_is_one_sentence(run: Run, tmp_path: Path) -> None:
+    result = run("--data-dir", str(tmp_path), "--database-url", "foo://x", "db", "current")
+    assert result.code == 2
+    assert "cannot use" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_audit_export_to_unwritable_path(run: Run, db_args: list[str], tmp_path: Path) -> None:
+    result = run(*db_args, "audit", "export", "-o", str(tmp_path / "missing" / "trail.jsonl"))
+    assert result.code == 2
+    assert "Cannot write" in result.err
+    assert not (tmp_path / "missing").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Annotated
 
 import pytest
 import yaml
@@ -413,8 +414,11 @@ def test_documented_sections_are_valid() -> None:
         if not isinstance(data, dict) or not set(data) <= set(Declaration.model_fields):
             continue
         for section, value in data.items():
-            annotation = Declaration.model_fields[section].annotation
-            assert annotation is not None
-            TypeAdapter(annotation).validate_python(value)
+            field = Declaration.model_fields[section]
+            assert field.annotation is not None
+            annotated = (
+                Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation
+            )
+            TypeAdapter(annotated).validate_python(value)
             checked.add(section)
     assert set(Declaration.model_fields) - checked == {"security_measures"}

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tutela.audit import AuditEntry
+from tutela.calendar import effective_after_notice
 from tutela.clock import FrozenClock
 from tutela.errors import Conflict, InvalidInput, NotFound, PolicyViolation
 from tutela.policy import versions
@@ -149,7 +150,29 @@ def test_notice_unit_and_states_come_from_the_new_declaration(
     assert second.effective_at == dt.date(2026, 1, 17)
     clock.advance(dt.timedelta(days=1))
     third = _publish(session, _changed(unit="calendar_days", days=10), clock)
-    assert third.effective_at == dt.date(2025, 12, 13)
+    # 10 calendar days would end on 2025-12-12, but version 2 promised 30 Arbeitstage:
+    # a new version cannot shorten the notice already promised.
+    promised = effective_after_notice(dt.date(2025, 12, 2), 30, unit="arbeitstage", states=["BY"])
+    assert third.effective_at == promised
+    assert third.effective_at > dt.date(2025, 12, 13)
+
+
+@pytest.mark.promise("P20")
+def test_a_new_version_cannot_shorten_the_promised_notice(
+    session: Session, clock: FrozenClock
+) -> None:
+    _publish(session, BASE_YAML, clock)
+    clock.advance(dt.timedelta(days=1))
+    second = _publish(session, _changed(days=30), clock)
+    session.commit()
+    clock.set(MONDAY)
+    shortened = _data()
+    shortened["purposes"][0]["retention"]["period"] = "P6Y"
+    shortened["change_notice"]["days"] = 0
+    third = _publish(session, _yaml(shortened), clock)
+    # Version 2 (in effect or upcoming) promised 30 Werktage: W-T1 ends on 2026-01-09.
+    assert third.effective_at == dt.date(2026, 1, 10)
+    assert second.number == 2
 
 
 @pytest.mark.promise("P20")
@@ -422,3 +445,12 @@ def test_hash_changes_with_content_and_json_is_canonical() -> None:
     )
     assert "München" in document
     assert "\n" not in document
+
+
+@pytest.mark.parametrize("number", [0, -1, 2**31, 10**30])
+def test_impossible_version_numbers_are_not_found(
+    session: Session, clock: FrozenClock, number: int
+) -> None:
+    _publish(session, BASE_YAML, clock)
+    with pytest.raises(NotFound, match="numbered 1 to 1"):
+        get_version(session, number)

@@ -94,3 +94,20 @@ def test_savepoint_rollback_keeps_outer_transaction_atomic(engine) -> None:  # t
         session.rollback()
     with factory() as session:
         assert session.execute(select(table.c.id)).all() == []
+
+
+def test_read_only_sessions_do_not_wait_for_a_writer(engine) -> None:  # type: ignore[no-untyped-def]
+    """A long writing transaction must not hold up readers (SQLite BEGIN IMMEDIATE)."""
+    meta = MetaData()
+    table = Table("t_reader", meta, Column("id", Integer, primary_key=True))
+    meta.create_all(engine)
+    writer = make_session_factory(engine)()
+    writer.begin()
+    writer.execute(table.insert().values(id=1))
+    readers = make_session_factory(engine, read_only=True)
+    try:
+        with readers() as session:
+            assert session.execute(select(table.c.id)).all() == []  # not committed yet
+    finally:
+        writer.rollback()
+        writer.close()

@@ -90,7 +90,8 @@ def server(tmp_path: Path) -> Iterator[tuple[str, dt.date]]:
 
 @pytest.fixture
 def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = Path(os.environ.get("TUTELA_SCREENSHOTS", "")) or tmp_path_factory.mktemp("shots")
+    wanted = os.environ.get("TUTELA_SCREENSHOTS")
+    folder = Path(wanted) if wanted else tmp_path_factory.mktemp("shots")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

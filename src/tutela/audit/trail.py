@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Select, select, update
+from sqlalchemy import CursorResult, Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -213,6 +213,23 @@ def stored_records(session: Session, *, after: int = 0) -> list[ChainRecord]:
     ]
 
 
+def _first_unreadable(session: Session, *, after: int) -> int:
+    """The first entry after ``after`` whose stored values no longer load."""
+    sequences = session.scalars(
+        select(AuditEntry.sequence).where(AuditEntry.sequence > after).order_by(AuditEntry.sequence)
+    )
+    for sequence in sequences:
+        try:
+            _load_one(session, sequence)
+        except (ValueError, TypeError, OverflowError):
+            return sequence
+    return after + 1
+
+
+def _load_one(session: Session, sequence: int) -> None:
+    session.execute(select(AuditEntry.__table__).where(AuditEntry.sequence == sequence)).one()
+
+
 def verify(session: Session) -> VerifyResult:
     """Recompute every hash in order and compare the end with the chain head.
 
@@ -220,8 +237,17 @@ def verify(session: Session) -> VerifyResult:
     removed from the end. Appends committed while it runs are checked too.
     """
     checker = ChainChecker()
+    lowest = session.execute(select(func.min(AuditEntry.sequence))).scalar()
+    if lowest is not None and lowest < 1:
+        checker.fail(lowest, f"entry {lowest} lies before the start of the chain (inserted)")
+        return checker.result()
     while True:
-        batch = stored_records(session, after=checker.last_sequence)
+        try:
+            batch = stored_records(session, after=checker.last_sequence)
+        except (ValueError, TypeError, OverflowError):
+            bad = _first_unreadable(session, after=checker.last_sequence)
+            checker.fail(bad, f"entry {bad} cannot be read: a stored value was altered")
+            return checker.result()
         for record in batch:
             if not checker.feed(record):
                 return checker.result()

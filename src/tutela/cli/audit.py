@@ -56,7 +56,15 @@ def export(
             count = export_jsonl(session, sys.stdout, since=since)
         else:
             tmp = output.with_name(output.name + ".tmp")
-            with tmp.open("w", encoding="utf-8") as handle:
-                count = export_jsonl(session, handle, since=since)
-            tmp.replace(output)
+            try:
+                with tmp.open("w", encoding="utf-8") as handle:
+                    count = export_jsonl(session, handle, since=since)
+                tmp.replace(output)
+            except OSError as exc:
+                from tutela.errors import ConfigurationError
+
+                tmp.unlink(missing_ok=True)
+                raise ConfigurationError(
+                    f"Cannot write {output}: {exc.strerror}; choose a writable file path."
+                ) from exc
     err.print(f"exported {count} entries")

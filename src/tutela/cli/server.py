@@ -121,8 +121,23 @@ def serve(
     """Serve the public statement, the admin console and the API (with the job worker)."""
     runtime = _use_data_dir(ctx, data_dir)
     _prepare(runtime)
+    _warn_if_exposed(runtime, host)
     out.print(f"Tutela is serving http://{host}:{port}/privacy")
     _run_server(runtime, host, port)
+
+
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+def _warn_if_exposed(runtime: Runtime, host: str) -> None:
+    """Listening beyond this machine without an https base URL sends cookies unprotected."""
+    if host in LOOPBACK or runtime.settings.secure_cookies:
+        return
+    err.print(
+        f"[yellow]warning:[/] listening on {host} while TUTELA_BASE_URL is "
+        f"{runtime.settings.base_url}: console cookies are sent without the Secure flag. "
+        "Serve behind TLS and set TUTELA_BASE_URL to the public https:// address."
+    )
 
 
 def demo(

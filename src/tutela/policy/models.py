@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-from tutela.policy.duration import Duration
+from tutela.policy.duration import Duration, Period
 from tutela.policy.terms import (
     GDPR_RIGHTS,
     ChannelKind,
@@ -256,6 +256,23 @@ class Purpose(Model):
         default_factory=list,
         description="How to object to this purpose; direct marketing needs at least one",
     )
+    double_opt_in: bool | None = Field(
+        default=None,
+        description="Consent counts only once confirmed by mail; on by default for "
+        "consent-based marketing.communications.email",
+    )
+    consent_max_age: Duration | None = Field(
+        default=None, description="Ask again after this long (consent purposes)"
+    )
+
+    @property
+    def needs_double_opt_in(self) -> bool:
+        if self.double_opt_in is not None:
+            return self.double_opt_in
+        return (
+            self.legal_basis is LegalBasis.CONSENT
+            and self.data_use.startswith("marketing.communications.email")
+        )
 
     @property
     def is_direct_marketing(self) -> bool:
@@ -357,6 +374,9 @@ class Declaration(Model):
     automated_decisions: list[AutomatedDecision] = Field(default_factory=list)
     change_notice: ChangeNotice
     us_privacy: UsPrivacy = Field(default_factory=UsPrivacy)
+    cookie_consent_max_age: Duration = Field(
+        default=Period(months=13), description="The cookie banner asks again after this long"
+    )
     security_measures: Text | None = None
 
     @field_validator("purposes", "recipients", "data_categories", "automated_decisions")

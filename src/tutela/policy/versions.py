@@ -96,7 +96,7 @@ def publish(
             f"The declaration is identical to version {latest.number} (content hash "
             f"{digest[:12]}); nothing to publish. Change the declaration first."
         )
-    earliest = _earliest(declaration.change_notice, today=today, first=latest is None)
+    earliest = _earliest(_notices(session, declaration, today=today), today=today)
     effective = _effective(effective_on, earliest=earliest, first=latest is None)
     number = 1 if latest is None else latest.number + 1
     version = PolicyVersion(
@@ -132,8 +132,7 @@ def publish(
 def earliest_effective_on(session: Session, *, declaration: Declaration, clock: Clock) -> dt.date:
     """The earliest date on which ``declaration`` could take effect if published now."""
     today = german_date(clock.now())
-    first = latest_version(session) is None
-    return _earliest(declaration.change_notice, today=today, first=first)
+    return _earliest(_notices(session, declaration, today=today), today=today)
 
 
 def list_versions(session: Session) -> list[PolicyVersion]:
@@ -147,9 +146,16 @@ def latest_version(session: Session) -> PolicyVersion | None:
     return session.scalars(query).first()
 
 
+MAX_VERSION_NUMBER = 2**31 - 1
+
+
 def get_version(session: Session, number: int) -> PolicyVersion:
     """The version with ``number``; :class:`NotFound` says which numbers exist."""
-    version = session.scalars(select(PolicyVersion).where(PolicyVersion.number == number)).first()
+    version = None
+    if 1 <= number <= MAX_VERSION_NUMBER:  # beyond that no database column can hold it
+        version = session.scalars(
+            select(PolicyVersion).where(PolicyVersion.number == number)
+        ).first()
     if version is not None:
         return version
     newest = session.scalar(select(func.max(PolicyVersion.number)))
@@ -208,11 +214,30 @@ def _refuse_lint_errors(findings: list[Finding]) -> None:
     )
 
 
-def _earliest(notice: ChangeNotice, *, today: dt.date, first: bool) -> dt.date:
-    if first:
-        return today
-    states = "all" if notice.states == "all" else [state.value for state in notice.states]
-    return effective_after_notice(today, notice.days, unit=_UNITS[notice.unit], states=states)
+def _notices(session: Session, declaration: Declaration, *, today: dt.date) -> list[ChangeNotice]:
+    """The notice rules a new version must honour: its own, and those already promised.
+
+    Nothing published yet: none (the first version may take effect at once). Otherwise
+    the new declaration's rule and the rules of the version in effect and of the newest
+    version — a change cannot shorten the notice that the statement people read promises.
+    """
+    latest = latest_version(session)
+    if latest is None:
+        return []
+    rules = [declaration.change_notice, latest.declaration().change_notice]
+    current = current_version(session, on=today)
+    if current is not None and current.number != latest.number:
+        rules.append(current.declaration().change_notice)
+    return rules
+
+
+def _earliest(notices: list[ChangeNotice], *, today: dt.date) -> dt.date:
+    earliest = today
+    for notice in notices:
+        states = "all" if notice.states == "all" else [state.value for state in notice.states]
+        date = effective_after_notice(today, notice.days, unit=_UNITS[notice.unit], states=states)
+        earliest = max(earliest, date)
+    return earliest
 
 
 def _effective(requested: dt.date | None, *, earliest: dt.date, first: bool) -> dt.date:

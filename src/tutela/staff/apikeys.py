@@ -27,6 +27,8 @@ class Scope(StrEnum):
     POLICY_WRITE = "policy:write"
     AUDIT_READ = "audit:read"
     STAFF_ADMIN = "staff:admin"
+    CONSENT_READ = "consent:read"
+    CONSENT_WRITE = "consent:write"
 
 
 @dataclass(frozen=True)

@@ -35,13 +35,17 @@ class LoginSucceeded(DomainEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class LoginFailed(DomainEvent):
-    """A failed login; ``email_digest`` is a short SHA-256 digest of the typed address."""
+    """A failed login: the account it was aimed at, if the address belongs to one.
+
+    What was typed is never recorded (it may be someone's address or a password typed
+    into the wrong field), so the trail holds no personal data for unknown addresses.
+    """
 
     action: ClassVar[str] = "staff.login_failed"
-    email_digest: str
+    staff_id: int | None
 
     def target(self) -> str:
-        return f"login:{self.email_digest}"
+        return "login:unknown" if self.staff_id is None else f"staff:{self.staff_id}"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -120,30 +120,55 @@ def list_staff(session: Session) -> list[StaffUser]:
     return list(session.scalars(select(StaffUser).order_by(StaffUser.email)))
 
 
-def authenticate(session: Session, *, email: str, password: str, clock: Clock) -> StaffUser:
-    """The active account for ``email`` when ``password`` matches it.
+def check_credentials(session: Session, *, email: str, password: str) -> StaffUser | None:
+    """The active account for ``email`` when ``password`` matches it; reads only.
 
-    Unknown address, wrong password and inactive account all raise the same
-    VerificationFailed after the same amount of hashing work. The failure is
-    recorded as a ``staff.login_failed`` event in ``session`` before raising,
-    so the caller should commit also when this raises.
+    Unknown address, wrong password and inactive account all give None after the
+    same amount of hashing work. Run it in a read-only session, so that the slow
+    password hash holds no write lock; then record the outcome with
+    :func:`complete_login` or :func:`record_failed_login`.
     """
     address = normalize_email(email)
     user = find_staff(session, email=address)
     if user is None:
         passwords.burn_time(password)
-        ok = False
-    else:
-        ok = passwords.verify_password(user.password_hash, password) and user.active
-    if user is None or not ok:
-        typed = hashlib.sha256(address.encode("utf-8")).hexdigest()[:16]
-        emit(session, LoginFailed(email_digest=typed), actor=ANONYMOUS_ACTOR, clock=clock)
+        return None
+    if passwords.verify_password(user.password_hash, password) and user.active:
+        return user
+    return None
+
+
+def complete_login(session: Session, *, staff_id: int, password: str, clock: Clock) -> StaffUser:
+    """Record a successful login (and upgrade an outdated password hash)."""
+    user = session.get(StaffUser, staff_id)
+    if user is None or not user.active:  # removed or deactivated meanwhile
+        record_failed_login(session, staff_id=staff_id, clock=clock)
         raise VerificationFailed(LOGIN_FAILED)
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     user.last_login_at = clock.now()
     emit(session, LoginSucceeded(staff_id=user.id), actor=staff_actor(user), clock=clock)
     return user
+
+
+def record_failed_login(session: Session, *, staff_id: int | None, clock: Clock) -> None:
+    """Record a failed login; what was typed is never stored."""
+    emit(session, LoginFailed(staff_id=staff_id), actor=ANONYMOUS_ACTOR, clock=clock)
+
+
+def authenticate(session: Session, *, email: str, password: str, clock: Clock) -> StaffUser:
+    """Check the credentials and record the outcome in one session.
+
+    For callers without concurrency concerns (the CLI, tests). The failure is
+    recorded as a ``staff.login_failed`` event in ``session`` before raising,
+    so the caller should commit also when this raises.
+    """
+    user = check_credentials(session, email=email, password=password)
+    if user is None:
+        known = find_staff(session, email=normalize_email(email))
+        record_failed_login(session, staff_id=None if known is None else known.id, clock=clock)
+        raise VerificationFailed(LOGIN_FAILED)
+    return complete_login(session, staff_id=user.id, password=password, clock=clock)
 
 
 # --- browser sessions -------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tutela.errors import ConfigurationError, StorageUnavailable
@@ -27,12 +27,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+READ_ONLY = "tutela_read_only"
+
+
 def _sqlite_begin(connection: Any) -> None:
-    # IMMEDIATE takes the write lock at the start: a transaction that read first and
-    # writes later can then never fail with "database is locked" on the lock upgrade;
-    # busy_timeout makes the others wait instead. Writers are serialised, as SQLite
-    # would do anyway.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A writing transaction starts IMMEDIATE: it takes the write lock at once, so one
+    # that reads first and writes later can never fail with "database is locked" on
+    # the lock upgrade; busy_timeout makes the others wait instead. Writers are
+    # serialised, as SQLite does anyway. Read-only sessions (make_session_factory(…,
+    # read_only=True)) start a plain deferred transaction and never block anyone.
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, *, check: bool = True) -> Engine:
@@ -57,7 +64,14 @@ def make_engine(url: str, *, check: bool = True) -> Engine:
         kwargs["connect_args"] = {"check_same_thread": False}
     else:
         kwargs["pool_pre_ping"] = True
-    engine = create_engine(parsed, **kwargs)
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except (NoSuchModuleError, ImportError, ArgumentError) as exc:
+        raise ConfigurationError(
+            f"The database URL {parsed.render_as_string(hide_password=True)!r} names a "
+            "database Tutela cannot use: use sqlite:///PATH or postgresql+psycopg://… "
+            "(pip install 'tutela[postgresql]')."
+        ) from exc
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
@@ -78,7 +92,15 @@ def is_postgresql(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
+    """Sessions on ``engine``; ``read_only`` ones never take SQLite's write lock.
+
+    A read-only session that tries to write fails on SQLite (and is not meant to
+    write on PostgreSQL either); use it for pages and API reads.
+    """
+    if read_only:
+        engine = engine.execution_options(**{READ_ONLY: True})
+        return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 

@@ -14,6 +14,8 @@ MODEL_MODULES = (
     "tutela.jobs.models",
     "tutela.policy.models_db",
     "tutela.staff.models",
+    "tutela.subjects.models",
+    "tutela.consent.models",
 )
 
 for _name in MODEL_MODULES:

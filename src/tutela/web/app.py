@@ -21,6 +21,7 @@ from tutela.web.admin.ratelimit import LoginLimiter
 from tutela.web.admin.routes import router as admin_router
 from tutela.web.api.routes import router as api_router
 from tutela.web.headers import SecurityHeaders
+from tutela.web.public.banner import router as banner_router
 from tutela.web.public.routes import router as public_router
 from tutela.web.state import AppState, signing_key_for
 
@@ -52,6 +53,7 @@ def create_app(
         settings=settings,
         engine=engine,
         session_factory=make_session_factory(engine),
+        read_factory=make_session_factory(engine, read_only=True),
         clock=clock,
         templates=make_env(domain="messages"),
         login_limiter=LoginLimiter(clock=clock),
@@ -65,6 +67,7 @@ def create_app(
     problems.install(app)
     app.add_middleware(SecurityHeaders, https=settings.secure_cookies)
     app.include_router(public_router)
+    app.include_router(banner_router)
     app.include_router(admin_router)
     app.include_router(api_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

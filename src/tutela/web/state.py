@@ -25,6 +25,7 @@ class AppState:
     settings: Settings
     engine: Engine
     session_factory: sessionmaker[Session]
+    read_factory: sessionmaker[Session]
     clock: Clock
     templates: jinja2.Environment
     login_limiter: LoginLimiter

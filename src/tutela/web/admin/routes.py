@@ -12,10 +12,14 @@ from tutela.errors import VerificationFailed
 from tutela.i18n import gettext
 from tutela.staff.roles import Permission, Role
 from tutela.staff.service import (
-    authenticate,
+    check_credentials,
     close_session,
+    complete_login,
+    find_staff,
     list_staff,
+    normalize_email,
     open_session,
+    record_failed_login,
     session_for_token,
 )
 from tutela.storage import transaction
@@ -127,17 +131,25 @@ def login(
         return _login_page(
             request, nonce=nonce, error=TOO_MANY, status=429, headers={"Retry-After": str(wait)}
         )
-    with state.session_factory() as session:
-        try:
-            user = authenticate(session, email=email, password=password, clock=state.clock)
-        except VerificationFailed:
-            session.commit()  # keeps the staff.login_failed event
-            state.login_limiter.failed(email=email, client=client)
-            return _login_page(request, nonce=nonce, error=LOGIN_FAILED, status=401)
-        token, _row = open_session(
-            session, staff=user, lifetime=session_lifetime(state), clock=state.clock
-        )
-        session.commit()
+    # The slow password hash runs in a read-only session: it holds no write lock.
+    with transaction(state.read_factory) as session:
+        user = check_credentials(session, email=email, password=password)
+        known = user or find_staff(session, email=normalize_email(email))
+        staff_id = None if known is None else known.id
+    if user is None:
+        with transaction(state.session_factory) as session:
+            record_failed_login(session, staff_id=staff_id, clock=state.clock)
+        state.login_limiter.failed(email=email, client=client)
+        return _login_page(request, nonce=nonce, error=LOGIN_FAILED, status=401)
+    try:
+        with transaction(state.session_factory) as session:
+            user = complete_login(session, staff_id=user.id, password=password, clock=state.clock)
+            token, _row = open_session(
+                session, staff=user, lifetime=session_lifetime(state), clock=state.clock
+            )
+    except VerificationFailed:
+        state.login_limiter.failed(email=email, client=client)
+        return _login_page(request, nonce=nonce, error=LOGIN_FAILED, status=401)
     state.login_limiter.succeeded(email=email, client=client)
     response = RedirectResponse("/admin", status_code=303)
     set_session_cookie(state, response, token)
@@ -164,7 +176,7 @@ def logout(request: Request, csrf_token: FormText = "") -> Response:
 @router.get("")
 def dashboard(request: Request, staff: Staff) -> Response:
     state = app_state(request)
-    with transaction(state.session_factory) as session:
+    with transaction(state.read_factory) as session:
         now = situation(session, today=german_date(state.clock.now()))
     return _staff_page(
         request,
@@ -178,7 +190,7 @@ def dashboard(request: Request, staff: Staff) -> Response:
 def versions(request: Request, staff: Staff) -> Response:
     staff.require(Permission.VIEW_VERSIONS)
     state = app_state(request)
-    with transaction(state.session_factory) as session:
+    with transaction(state.read_factory) as session:
         rows = version_rows(session, today=german_date(state.clock.now()))
     return _staff_page(request, "admin/versions.html.j2", staff, {"rows": rows})
 
@@ -187,6 +199,6 @@ def versions(request: Request, staff: Staff) -> Response:
 def staff_list(request: Request, staff: Staff) -> Response:
     staff.require(Permission.MANAGE_STAFF)
     state = app_state(request)
-    with transaction(state.session_factory) as session:
+    with transaction(state.read_factory) as session:
         members = list_staff(session)
     return _staff_page(request, "admin/staff.html.j2", staff, {"members": members})

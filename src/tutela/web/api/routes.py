@@ -57,7 +57,7 @@ router = APIRouter(prefix="/api/v1", tags=["policy"], responses=PROBLEM_RESPONSE
 def versions(request: Request, key: PolicyReader) -> VersionList:
     """Every published version of the declaration, newest first."""
     state = app_state(request)
-    with transaction(state.session_factory) as session:
+    with transaction(state.read_factory) as session:
         rows = version_rows(session, today=german_date(state.clock.now()))
     return VersionList(versions=[VersionOut.of(row) for row in rows])
 
@@ -70,7 +70,7 @@ def versions(request: Request, key: PolicyReader) -> VersionList:
 def version(request: Request, number: int, key: PolicyReader) -> VersionDetail:
     state = app_state(request)
     today = german_date(state.clock.now())
-    with transaction(state.session_factory) as session:
+    with transaction(state.read_factory) as session:
         found = get_version(session, number)
         now = situation(session, today=today)
         row = version_row(found, status=status_of(found, current=now.current, today=today))
@@ -108,7 +108,7 @@ def statement(
             f"format: {format!r} is not a statement format; use html or md.", field="format"
         )
     fmt: Format = "html" if wanted == "html" else "markdown"
-    with transaction(state.session_factory) as session:
+    with transaction(state.read_factory) as session:
         current = situation(session, today=german_date(state.clock.now())).current
         if current is None:
             raise NotFound(

@@ -88,7 +88,7 @@ def _privacy(request: Request, *, markdown_path: bool) -> Response:
     language = page_language(request)
     fmt = _format(request, markdown_path=markdown_path)
     today = german_date(state.clock.now())
-    with transaction(state.session_factory) as session:
+    with transaction(state.read_factory) as session:
         now = situation(session, today=today)
         shown = now.current or now.upcoming
         body = render_version(shown, language=language, fmt=fmt) if shown else ""
@@ -141,7 +141,7 @@ def privacy_markdown(request: Request) -> Response:
 def privacy_versions(request: Request) -> Response:
     """Every published version, with links to read each one."""
     state = app_state(request)
-    with transaction(state.session_factory) as session:
+    with transaction(state.read_factory) as session:
         rows = version_rows(session, today=german_date(state.clock.now()))
     return render_page(request, "public/versions.html.j2", {"rows": rows})
 
@@ -153,7 +153,7 @@ def privacy_version(request: Request, number: int) -> Response:
     language = page_language(request)
     fmt = _format(request)
     today = german_date(state.clock.now())
-    with transaction(state.session_factory) as session:
+    with transaction(state.read_factory) as session:
         version = get_version(session, number)
         now = situation(session, today=today)
         body = render_version(version, language=language, fmt=fmt)
