@@ -25,7 +25,7 @@ from babel.messages.pofile import read_po
 from tutela.errors import InvalidInput
 
 LANGUAGES: Final = ("de", "en")
-DOMAINS: Final = ("statement", "messages")
+DOMAINS: Final = ("statement", "messages", "email", "banner", "newsletter")
 PACKAGE_DIR: Final = Path(__file__).resolve().parent
 LOCALE_DIR: Final = PACKAGE_DIR / "locale"
 TEMPLATE_DIR: Final = PACKAGE_DIR / "templates"

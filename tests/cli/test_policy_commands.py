@@ -147,3 +147,10 @@ def test_show_unknown_version(run: Run, db_args: list[str]) -> None:
     result = run(*db_args, "policy", "show", "9")
     assert result.code == 2
     assert "9" in result.err
+
+
+def test_bad_option_value_is_a_usage_error(run: Run) -> None:
+    result = run("policy", "lint", str(EXAMPLE), "--format", "bogus")
+    assert result.code == 2
+    assert "bogus" in result.err
+    assert "Traceback" not in result.err

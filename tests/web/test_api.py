@@ -202,7 +202,13 @@ def test_openapi_document(client: TestClient) -> None:
         "/api/v1/versions/{number}",
         "/api/v1/statement",
         "/api/v1/lint",
+        "/api/v1/consent/check",
+        "/api/v1/consent/check-bulk",
+        "/api/v1/consent/events",
+        "/api/v1/consent/subjects/{public_id}/receipts",
+        "/api/v1/newsletter/subscriptions",
     }
+    assert all(path.startswith("/api/v1/") for path in document["paths"])
     scheme = document["components"]["securitySchemes"]["ApiKey"]
     assert scheme == {
         "type": "http",

@@ -10,6 +10,7 @@ import typer
 
 from tutela import __version__
 from tutela.cli import audit as audit_commands
+from tutela.cli import consent as consent_commands
 from tutela.cli import db as db_commands
 from tutela.cli import policy as policy_commands
 from tutela.cli import server as server_commands
@@ -28,6 +29,7 @@ app = typer.Typer(
 )
 app.add_typer(policy_commands.app, name="policy")
 app.add_typer(audit_commands.app, name="audit")
+app.add_typer(consent_commands.app, name="consent")
 app.add_typer(db_commands.app, name="db")
 app.add_typer(staff_commands.staff_app, name="staff")
 app.add_typer(staff_commands.apikey_app, name="apikey")
@@ -87,14 +89,13 @@ def main(argv: list[str] | None = None) -> None:
         code = 130
     except KeyboardInterrupt:
         code = 130
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            code = exc.exit_code
+    except typer.TyperException as exc:  # usage errors: bad option values, missing arguments
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
         else:
-            raise
+            err.print(f"error: {exc}")
+        code = int(getattr(exc, "exit_code", 2))
     sys.exit(code)
 
 

@@ -89,6 +89,28 @@ def init(ctx: typer.Context, data_dir: DataDirOption = None) -> None:
     out.print(f"  tutela --data-dir {runtime.settings.data_dir} serve")
 
 
+JOB_MODULES = ("tutela.mail", "tutela.consent.double_opt_in", "tutela.consent.doi_expiry")
+
+
+def install_job_handlers(runtime: Runtime) -> None:
+    """Register every job handler and give the mail job its mailer and key vault.
+
+    The process that runs a worker (``serve`` or ``worker``) is the composition root:
+    importing a module registers its handlers with ``tutela.jobs.registry``.
+    """
+    import importlib
+
+    from tutela.consent.doi_expiry import install_expiry_master
+    from tutela.mail import delivery_from_settings, install_delivery
+    from tutela.subjects import SubjectVault
+
+    for name in JOB_MODULES:
+        importlib.import_module(name)
+    master = runtime.master_key
+    install_delivery(delivery_from_settings(runtime.settings, vault=SubjectVault(master)))
+    install_expiry_master(master)
+
+
 def _run_server(runtime: Runtime, host: str, port: int) -> None:
     import uvicorn
 
@@ -99,6 +121,7 @@ def _run_server(runtime: Runtime, host: str, port: int) -> None:
     if runtime.settings.run_worker:
         import threading
 
+        install_job_handlers(runtime)
         from tutela.jobs import Worker, registry
 
         stop = threading.Event()
@@ -158,6 +181,9 @@ def demo(
     out.print(f"  admin console:           {base}/admin/login")
     out.print(f"  staff login:             {DEMO_EMAIL} / {password}")
     out.print(f"  API description:         {base}/api/v1/openapi.json")
+    out.print(f"  cookie banner demo:      {base}/demo/banner")
+    out.print(f"  newsletter sign-up:      {base}/newsletter?purpose=newsletter")
+    out.print(f"  mail outbox (files):     {runtime.settings.outbox_dir}")
     out.print("")
     _run_server(runtime, host, port)
 
@@ -216,6 +242,7 @@ def worker(
 
     runtime = runtime_of(ctx)
     runtime.require_current_schema()
+    install_job_handlers(runtime)
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
     job_worker = Worker(
         runtime.session_factory, registry=registry, worker_id=worker_id, clock=runtime.clock

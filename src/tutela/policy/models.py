@@ -269,9 +269,8 @@ class Purpose(Model):
     def needs_double_opt_in(self) -> bool:
         if self.double_opt_in is not None:
             return self.double_opt_in
-        return (
-            self.legal_basis is LegalBasis.CONSENT
-            and self.data_use.startswith("marketing.communications.email")
+        return self.legal_basis is LegalBasis.CONSENT and self.data_use.startswith(
+            "marketing.communications.email"
         )
 
     @property

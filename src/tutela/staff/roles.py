@@ -2,7 +2,9 @@
 
 Three roles exist. ``admin`` runs the installation (staff accounts, API keys);
 ``dpo`` (the data protection officer) owns the declaration and the requests;
-``support`` answers people and reads what the others publish. The web layer
+``support`` answers people and reads what the others publish; every role may
+open a person's consent records (with a reason, see :mod:`tutela.staff.access`)
+and record a withdrawal that reached staff. The web layer
 asks :func:`allows` before showing a page; services that change state call
 :func:`require`.
 """
@@ -26,14 +28,33 @@ class Permission(StrEnum):
     VIEW_AUDIT = "view_audit"
     MANAGE_STAFF = "manage_staff"
     MANAGE_API_KEYS = "manage_api_keys"
+    VIEW_CONSENT = "view_consent"
+    OPEN_SUBJECT_RECORDS = "open_subject_records"
+    RECORD_WITHDRAWALS = "record_withdrawals"
+    EXPORT_CONSENT_RECEIPTS = "export_consent_receipts"
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.DPO: frozenset(
-        {Permission.VIEW_VERSIONS, Permission.PUBLISH_VERSIONS, Permission.VIEW_AUDIT}
+        {
+            Permission.VIEW_VERSIONS,
+            Permission.PUBLISH_VERSIONS,
+            Permission.VIEW_AUDIT,
+            Permission.VIEW_CONSENT,
+            Permission.OPEN_SUBJECT_RECORDS,
+            Permission.RECORD_WITHDRAWALS,
+            Permission.EXPORT_CONSENT_RECEIPTS,
+        }
     ),
-    Role.SUPPORT: frozenset({Permission.VIEW_VERSIONS}),
+    Role.SUPPORT: frozenset(
+        {
+            Permission.VIEW_VERSIONS,
+            Permission.VIEW_CONSENT,
+            Permission.OPEN_SUBJECT_RECORDS,
+            Permission.RECORD_WITHDRAWALS,
+        }
+    ),
 }
 
 

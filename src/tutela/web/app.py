@@ -17,12 +17,17 @@ from tutela.config import Settings
 from tutela.i18n import make_env
 from tutela.storage import make_engine, make_session_factory
 from tutela.web import problems
+from tutela.web.admin.consent import router as admin_consent_router
 from tutela.web.admin.ratelimit import LoginLimiter
 from tutela.web.admin.routes import router as admin_router
+from tutela.web.api.consent import router as consent_api_router
+from tutela.web.api.newsletter import router as newsletter_api_router
 from tutela.web.api.routes import router as api_router
 from tutela.web.headers import SecurityHeaders
 from tutela.web.public.banner import router as banner_router
+from tutela.web.public.newsletter import router as newsletter_router
 from tutela.web.public.routes import router as public_router
+from tutela.web.public.unsubscribe import router as unsubscribe_router
 from tutela.web.state import AppState, signing_key_for
 
 STATIC_DIR = Path(__file__).with_name("static")
@@ -68,7 +73,12 @@ def create_app(
     app.add_middleware(SecurityHeaders, https=settings.secure_cookies)
     app.include_router(public_router)
     app.include_router(banner_router)
+    app.include_router(newsletter_router)
+    app.include_router(newsletter_api_router)
+    app.include_router(unsubscribe_router)
     app.include_router(admin_router)
+    app.include_router(admin_consent_router)
     app.include_router(api_router)
+    app.include_router(consent_api_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
