@@ -156,6 +156,8 @@ def main() -> None:
     rounds = int(os.environ.get("BENCH_ROUNDS", "30"))
     write("startup", bench_startup(rounds))
     write("lint_render", bench_lint_render(rounds * 3))
+    # the consent benchmarks run as their own program (they start subprocesses)
+    subprocess.run([sys.executable, str(ROOT / "bench" / "consent.py")], check=True)
 
 
 if __name__ == "__main__":

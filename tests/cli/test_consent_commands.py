@@ -314,3 +314,26 @@ def test_verify_names_the_first_bad_event(run: Run, world: World) -> None:
     broken = run(*world.args, "consent", "verify")
     assert broken.code == 1
     assert "consent ledger broken at sequence 1" in broken.err
+
+
+@pytest.mark.promise("P05")
+def test_stopping_existing_customer_mail_by_letter_is_an_objection(run: Run, world: World) -> None:
+    """Legitimate-interest marketing is stopped by an objection, which suppresses for good."""
+    result = run(
+        *world.args,
+        "consent",
+        "withdraw",
+        "--email",
+        ADDRESS,
+        "--purpose",
+        "similar_offers",
+        "--channel",
+        "letter",
+        "--received",
+        today(),
+    )
+    assert result.code == 0, result.err
+    assert world.events()[-1][:2] == ("similar_offers", "objected")
+    check = run(*world.args, "consent", "check", "--email", ADDRESS, "--purpose", "newsletter")
+    assert check.code == 1
+    assert "suppressed" in check.out or "objected" in check.out

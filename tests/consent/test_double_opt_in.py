@@ -431,3 +431,30 @@ def test_expiry_keeps_people_with_other_records(
             assert kept is not None
             assert kept.erased_at is None
     assert state_of(session, carla, "call_recording") == "given"
+
+
+def test_expiry_still_applies_when_the_purpose_left_the_declaration(
+    session: Session,
+    master: MasterKey,
+    clock: FrozenClock,
+    signup: Callable[..., SignUpOutcome],
+    worker: Worker,
+    declaration: Declaration,
+    publish_declaration: Callable[[Declaration], PolicyVersion],
+) -> None:
+    """An unconfirmed sign-up is erased even if a newer version dropped the purpose."""
+    signup()
+    assert worker.run_until_idle() == 1  # the confirmation mail
+    subject = subject_of(session, master)
+    without = declaration.model_copy(
+        update={"purposes": [p for p in declaration.purposes if p.id != "newsletter"]}
+    )
+    version = publish_declaration(without)
+    clock.advance(dt.timedelta(days=90))  # past the expiry and past the new effective date
+    assert version.effective_at <= clock.now().date()
+    assert worker.run_until_idle() == 1
+    assert state_of(session, subject, "newsletter") == "expired"
+    with session.begin():
+        fresh = session.get(Subject, subject.id, populate_existing=True)
+        assert fresh is not None
+        assert fresh.erased_at is not None

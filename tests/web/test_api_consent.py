@@ -147,7 +147,10 @@ def test_bad_input_is_422_naming_the_field(
 
 @pytest.mark.usefixtures("published")
 def test_unknown_purpose_or_subject_is_404(
-    client: TestClient, writer: dict[str, str], reader: dict[str, str]
+    client: TestClient,
+    writer: dict[str, str],
+    reader: dict[str, str],
+    make_key: Callable[..., str],
 ) -> None:
     body = assert_problem(
         client.post(EVENTS, json=_event(action="given", purpose="lottery"), headers=writer), 404
@@ -163,7 +166,8 @@ def test_unknown_purpose_or_subject_is_404(
         client.get(CHECK, params={"purpose": "newsletter", "subject": "nobody"}, headers=reader),
         404,
     )
-    assert_problem(client.get("/api/v1/consent/subjects/nobody/receipts", headers=reader), 404)
+    exporter = bearer(make_key("consent:export"))
+    assert_problem(client.get("/api/v1/consent/subjects/nobody/receipts", headers=exporter), 404)
     # Nothing was created for the refused event.
     answer = _check(client, reader, purpose="newsletter", email="anna@example.org")
     assert answer["reason"] == "unknown_subject"
@@ -298,13 +302,20 @@ def test_bulk_check_limits_and_errors(
 
 @pytest.mark.promise("P07")
 @pytest.mark.usefixtures("published")
-def test_receipts(client: TestClient, writer: dict[str, str], reader: dict[str, str]) -> None:
+def test_receipts(
+    client: TestClient,
+    writer: dict[str, str],
+    reader: dict[str, str],
+    make_key: Callable[..., str],
+) -> None:
     created = client.post(
         EVENTS,
         json=_event(action="given", channel="web_form", language="en", ip="203.0.113.5"),
         headers=writer,
     ).json()
-    response = client.get(f"/api/v1/consent/subjects/{created['subject']}/receipts", headers=reader)
+    url = f"/api/v1/consent/subjects/{created['subject']}/receipts"
+    assert client.get(url, headers=reader).status_code == 403  # proof needs consent:export
+    response = client.get(url, headers=bearer(make_key("consent:export")))
     assert response.status_code == 200, response.text
     document = response.json()
     assert document["pii_principal_id"] == created["subject"]

@@ -156,6 +156,7 @@ def withdraw(
     """
     from tutela.calendar import german_date
     from tutela.consent import Action, Proof, current_policy, record
+    from tutela.consent.unsubscribe import stop_action
     from tutela.errors import InvalidInput
 
     kind, value = _identity(email, phone, customer_id)
@@ -181,7 +182,13 @@ def withdraw(
             declared = policy.declaration.purposes
             targets = [(p.id, Action.OBJECTED) for p in declared if p.is_direct_marketing]
         else:
-            targets = [(pid, Action.WITHDRAWN) for pid in dict.fromkeys(purpose or [])]
+            targets = []
+            for pid in dict.fromkeys(purpose or []):
+                declared_purpose = policy.declaration.purpose(pid)
+                action = (
+                    Action.WITHDRAWN if declared_purpose is None else stop_action(declared_purpose)
+                )
+                targets.append((pid, action))
         for purpose_id, action in targets:
             event = record(
                 session,

@@ -111,11 +111,20 @@ def install_job_handlers(runtime: Runtime) -> None:
     install_expiry_master(master)
 
 
+def _adopt_address(runtime: Runtime, host: str, port: int) -> None:
+    """Links in mail and pages use the address served, unless TUTELA_BASE_URL says otherwise."""
+    settings = runtime.settings
+    if "base_url" not in settings.model_fields_set and host in LOOPBACK:
+        shown = f"[{host}]" if ":" in host else host
+        settings.base_url = f"http://{shown}:{port}"
+
+
 def _run_server(runtime: Runtime, host: str, port: int) -> None:
     import uvicorn
 
     from tutela.web.app import create_app
 
+    _adopt_address(runtime, host, port)
     app = create_app(runtime.settings, engine=runtime.engine, clock=runtime.clock)
     stop = None
     if runtime.settings.run_worker:
@@ -129,7 +138,16 @@ def _run_server(runtime: Runtime, host: str, port: int) -> None:
             runtime.session_factory, registry=registry, worker_id="serve", clock=runtime.clock
         ).start_in_thread(stop)
     try:
-        uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)
+        from tutela.web.access_log import log_config
+
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level="info",
+            log_config=log_config(),
+            server_header=False,
+        )
     finally:
         if stop is not None:
             stop.set()

@@ -15,7 +15,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from tutela.clock import Clock
-from tutela.consent.declarations import current_policy
+from tutela.consent.declarations import CurrentPolicy, current_policy
 from tutela.consent.double_opt_in import (
     _DAY,
     _OWN_TABLES,
@@ -33,6 +33,7 @@ from tutela.errors import (
     ConfigurationError,
 )
 from tutela.jobs import JobContext, registry
+from tutela.policy.versions import get_version
 from tutela.subjects import (
     IdentityKind,
     Subject,
@@ -66,6 +67,13 @@ def _has_other_records(session: Session, subject: Subject, purpose_id: str) -> b
     return False
 
 
+def _policy_of(session: Session, number: int) -> CurrentPolicy:
+    version = get_version(session, number)
+    return CurrentPolicy(
+        number=version.number, content_hash=version.content_hash, declaration=version.declaration()
+    )
+
+
 def expire_unconfirmed(
     session: Session,
     *,
@@ -96,7 +104,12 @@ def expire_unconfirmed(
     policy = current_policy(session, clock=clock)
     expired = 0
     for state in states:
+        granted_under = policy
         purpose = policy.declaration.purpose(state.purpose_id)
+        if purpose is None and state.policy_version:
+            # the purpose left the declaration since: judge it by the version signed up under
+            granted_under = _policy_of(session, state.policy_version)
+            purpose = granted_under.declaration.purpose(state.purpose_id)
         subject = session.get(Subject, state.subject_id)
         if purpose is None or not purpose.needs_double_opt_in or subject is None:
             continue
@@ -115,7 +128,7 @@ def expire_unconfirmed(
             master=master,
             clock=clock,
             actor=actor,
-            policy=policy,
+            policy=granted_under,
         )
         expired += 1
         if not _has_other_records(session, subject, purpose.id):

@@ -55,3 +55,15 @@ class SuppressionLifted(DomainEvent):
 
     def target(self) -> str:
         return f"suppression:{self.kind}:{self.scope}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReceiptsExported(DomainEvent):
+    """A subject's receipts, with their decrypted proof, were handed out."""
+
+    action: ClassVar[str] = "consent.receipts_exported"
+    subject_id: int
+    records: int
+
+    def target(self) -> str:
+        return f"subject:{self.subject_id}"

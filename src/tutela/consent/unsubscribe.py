@@ -166,7 +166,12 @@ def _policy(session: Session, clock: Clock) -> CurrentPolicy | None:
         return None
 
 
-def _stop_action(purpose: Purpose) -> Action:
+def stop_action(purpose: Purpose) -> Action:
+    """How "stop" is recorded: withdrawal of a consent, otherwise an objection (Art. 21).
+
+    An objection to direct marketing is permanent and suppresses the person's
+    addresses; a withdrawn consent can be given again.
+    """
     return Action.WITHDRAWN if purpose.legal_basis is LegalBasis.CONSENT else Action.OBJECTED
 
 
@@ -208,7 +213,7 @@ def stop(
         purpose = policy.declaration.purpose(purpose_id)
         if purpose is None:
             continue
-        action = _stop_action(purpose)
+        action = stop_action(purpose)
         if not _needs_event(session, link.subject, purpose, action):
             continue
         proof = Proof(

@@ -29,6 +29,7 @@ class Scope(StrEnum):
     STAFF_ADMIN = "staff:admin"
     CONSENT_READ = "consent:read"
     CONSENT_WRITE = "consent:write"
+    CONSENT_EXPORT = "consent:export"
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from tutela.calendar import german_date
 from tutela.consent import Action, Channel, CurrentPolicy, Proof, Suppression, receipts, record
+from tutela.consent.unsubscribe import stop_action
 from tutela.crypto import MasterKey, load_or_create_master_key
 from tutela.errors import InvalidInput, NotFound
 from tutela.i18n import gettext
@@ -319,10 +320,11 @@ def _targets(policy: CurrentPolicy | None, purposes: list[str]) -> list[tuple[st
     declaration = policy.declaration
     if ALL_MARKETING in purposes:
         return [(p.id, Action.OBJECTED) for p in declaration.purposes if p.is_direct_marketing]
-    chosen = list(dict.fromkeys(purposes))
-    if not chosen or any(declaration.purpose(pid) is None for pid in chosen):
+    chosen = [declaration.purpose(pid) for pid in dict.fromkeys(purposes)]
+    found = [p for p in chosen if p is not None]
+    if not chosen or len(found) != len(chosen):
         raise FormError("purpose")
-    return [(pid, Action.WITHDRAWN) for pid in chosen]
+    return [(p.id, stop_action(p)) for p in found]
 
 
 @router.post("/people/{public_id}/withdrawals")

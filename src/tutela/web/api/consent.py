@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from tutela.audit import emit
 from tutela.consent import (
     Action,
     BulkResult,
@@ -32,6 +33,7 @@ from tutela.consent import (
     receipts,
     record,
 )
+from tutela.consent.events import ReceiptsExported
 from tutela.consent.scan import SCAN_MIN_VALUES
 from tutela.crypto import MasterKey, load_or_create_master_key
 from tutela.errors import InvalidInput, NotFound
@@ -62,6 +64,7 @@ _EVENT_FIELDS: Final = ("sequence", "action", "channel", "policy_version", "lang
 
 ConsentReader = Annotated[ApiKey, Depends(requires(Scope.CONSENT_READ))]
 ConsentWriter = Annotated[ApiKey, Depends(requires(Scope.CONSENT_WRITE))]
+ConsentExporter = Annotated[ApiKey, Depends(requires(Scope.CONSENT_EXPORT))]
 PurposeParam = Annotated[
     str, Query(description="Purpose id from the declaration", max_length=64, pattern=ID_PATTERN)
 ]
@@ -423,11 +426,17 @@ async def check_many(
 
 
 @router.get("/subjects/{public_id}/receipts", summary="A person's consent receipts")
-def subject_receipts(request: Request, public_id: str, key: ConsentReader) -> JSONResponse:
-    """ISO/IEC TS 27560-shaped records of every purpose with events, with their history."""
+def subject_receipts(request: Request, public_id: str, key: ConsentExporter) -> JSONResponse:
+    """ISO/IEC TS 27560-shaped records of every purpose with events, with their history.
+
+    They include the decrypted proof (truncated IP, user agent, form address), so they
+    need the ``consent:export`` scope, and every export is written to the audit trail.
+    """
     state = app_state(request)
     master = master_key(request)
     with transaction(state.session_factory) as session:
         subject = _known_subject(session, public_id[:64])
         document = receipts(session, subject=subject, master=master, clock=state.clock)
+        exported = ReceiptsExported(subject_id=subject.id, records=len(document["records"]))
+        emit(session, exported, actor=f"apikey:{key.prefix}", clock=state.clock)
     return JSONResponse(document)
