@@ -225,3 +225,18 @@ def test_api_key_input_errors(session: Session, clock: FrozenClock) -> None:
         create_api_key(session, name="x", scopes=["root"], actor="cli", clock=clock)
     with pytest.raises(NotFound, match="prefix: there is no API key"):
         revoke_api_key(session, prefix="nope", actor="cli", clock=clock)
+
+
+def test_last_used_is_kept_to_the_minute(session: Session, clock: FrozenClock) -> None:
+    """A busy key does not write on every request: last_used_at moves once a minute."""
+    from tutela.staff.service import LAST_USED_STEP, create_api_key, verify_api_key
+
+    key, _row = create_api_key(
+        session, name="busy", scopes=["consent:read"], actor="test", clock=clock
+    )
+    first = verify_api_key(session, key=key, clock=clock).last_used_at
+    assert first == clock.now()
+    clock.advance(LAST_USED_STEP / 2)
+    assert verify_api_key(session, key=key, clock=clock).last_used_at == first
+    clock.advance(LAST_USED_STEP)
+    assert verify_api_key(session, key=key, clock=clock).last_used_at == clock.now()

@@ -14,7 +14,7 @@ import json
 import re
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tutela.audit import emit
@@ -265,8 +265,27 @@ def create_api_key(
     return str(parts), key
 
 
-def verify_api_key(session: Session, *, key: str, clock: Clock) -> ApiKey:
-    """The live key matching ``key``; VerificationFailed for anything else."""
+LAST_USED_STEP = dt.timedelta(minutes=1)
+"""``last_used_at`` is kept to this resolution, so busy keys do not write on every request."""
+
+
+def key_needs_touch(row: ApiKey, *, clock: Clock) -> bool:
+    """Whether ``last_used_at`` is older than :data:`LAST_USED_STEP` (or unset)."""
+    return row.last_used_at is None or clock.now() - row.last_used_at >= LAST_USED_STEP
+
+
+def touch_api_key(session: Session, *, key_id: int, clock: Clock) -> None:
+    """Record that the key was used now (a short write of its own)."""
+    session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=clock.now()))
+
+
+def verify_api_key(session: Session, *, key: str, clock: Clock, touch: bool = True) -> ApiKey:
+    """The live key matching ``key``; VerificationFailed for anything else.
+
+    With ``touch`` the key's ``last_used_at`` is brought up to date (to the minute);
+    a read-only caller passes ``touch=False`` and calls :func:`touch_api_key` itself
+    when :func:`key_needs_touch` says so.
+    """
     parts = parse_key(key)
     if parts is None:
         raise VerificationFailed(KEY_FAILED)
@@ -276,7 +295,8 @@ def verify_api_key(session: Session, *, key: str, clock: Clock) -> ApiKey:
     matches = hmac.compare_digest(digest, expected)
     if row is None or not matches or row.revoked_at is not None:
         raise VerificationFailed(KEY_FAILED)
-    row.last_used_at = clock.now()
+    if touch and key_needs_touch(row, clock=clock):
+        row.last_used_at = clock.now()
     return row
 
 

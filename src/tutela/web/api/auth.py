@@ -11,7 +11,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from tutela.errors import VerificationFailed
 from tutela.staff.apikeys import Scope
 from tutela.staff.models import ApiKey
-from tutela.staff.service import KEY_FAILED, require_scope, verify_api_key
+from tutela.staff.service import (
+    KEY_FAILED,
+    key_needs_touch,
+    require_scope,
+    touch_api_key,
+    verify_api_key,
+)
 from tutela.storage import transaction
 from tutela.web.state import app_state
 
@@ -38,9 +44,15 @@ def requires(scope: Scope) -> Callable[[Request, HTTPAuthorizationCredentials | 
         if credentials is None or not credentials.credentials:
             raise MissingKey(KEY_FAILED)
         state = app_state(request)
-        with transaction(state.session_factory) as session:
-            key = verify_api_key(session, key=credentials.credentials, clock=state.clock)
+        with transaction(state.read_factory) as session:
+            key = verify_api_key(
+                session, key=credentials.credentials, clock=state.clock, touch=False
+            )
+            stale = key_needs_touch(key, clock=state.clock)
         require_scope(key, scope)
+        if stale:
+            with transaction(state.session_factory) as session:
+                touch_api_key(session, key_id=key.id, clock=state.clock)
         return key
 
     return dependency

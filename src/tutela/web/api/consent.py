@@ -279,7 +279,7 @@ def check_one(
         {"email": email, "phone": phone, "customer_id": customer_id, "visitor_id": visitor_id},
     )
     master = master_key(request)
-    with transaction(state.session_factory) as session:
+    with transaction(state.read_factory) as session:
         policy = current_policy(session, clock=state.clock)
         person = None if public_id is None else _known_subject(session, public_id)
         decision = check(
@@ -342,7 +342,7 @@ def _ndjson(
     values: Iterable[str] = _lines(body)
     if lines >= SCAN_MIN_VALUES:
         values = list(values)  # lets a large request be answered by one scan
-    with state.session_factory() as session, session.begin():
+    with state.read_factory() as session, session.begin():
         results = check_bulk(
             session,
             purpose_id=purpose,
@@ -413,7 +413,7 @@ async def check_many(
     master = await run_in_threadpool(master_key, request)
 
     def resolve() -> CurrentPolicy:
-        with transaction(state.session_factory) as session:
+        with transaction(state.read_factory) as session:
             policy = current_policy(session, clock=state.clock)
             purpose_of(policy, purpose)
             return policy
