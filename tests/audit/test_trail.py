@@ -13,6 +13,7 @@ from tests.audit.sample import START, SampleRecorded, build_chain
 from tutela.audit import GENESIS_HASH, AuditEntry, emit, entries, head, verify
 from tutela.audit.chain import entry_hash
 from tutela.audit.models import AuditHead
+from tutela.audit.trail import emit_many
 from tutela.clock import FrozenClock
 from tutela.errors import InvalidInput
 from tutela.storage import transaction
@@ -132,3 +133,57 @@ def test_timestamps_survive_the_database(session_factory: sessionmaker[Session])
         assert stored.occurred_at == clock.now()
         assert json.loads(stored.payload) == {"ref": "1", "data": {}}
         assert verify(session).ok
+
+
+def test_emit_many_appends_one_linked_run(session_factory: sessionmaker[Session]) -> None:
+    clock = FrozenClock(START)
+    with transaction(session_factory) as session:
+        first = emit(session, SampleRecorded(ref="0"), actor="system", clock=clock)
+        run = emit_many(
+            session,
+            [SampleRecorded(ref=str(n), data={"n": n}) for n in range(1, 4)],
+            actor="staff:2",
+            clock=clock,
+            reason="import",
+        )
+        last = emit(session, SampleRecorded(ref="4"), actor="system", clock=clock)
+    assert [entry.sequence for entry in run] == [2, 3, 4]
+    assert run[0].prev_hash == first.hash
+    assert [entry.prev_hash for entry in run[1:]] == [entry.hash for entry in run[:-1]]
+    assert last.prev_hash == run[-1].hash
+    assert run[1].hash == entry_hash(
+        sequence=3,
+        occurred_at="2024-05-06T10:00:00.123456+00:00",
+        actor="staff:2",
+        action="sample.recorded",
+        target="sample:2",
+        reason="import",
+        payload_digest=hashlib.sha256(b'{"data":{"n":2},"ref":"2"}').hexdigest(),
+        prev_hash=run[0].hash,
+    )
+    with session_factory() as session:
+        result = verify(session)
+        assert (result.ok, result.checked) == (True, 5), result.reason
+        recorded = head(session)
+        assert (recorded.last_sequence, recorded.last_hash) == (5, last.hash)
+        stored = session.scalars(select(AuditEntry.hash).order_by(AuditEntry.sequence)).all()
+        assert stored == [first.hash, *(entry.hash for entry in run), last.hash]
+
+
+def test_emit_many_checks_every_event_before_writing(
+    session_factory: sessionmaker[Session],
+) -> None:
+    clock = FrozenClock(START)
+    with transaction(session_factory) as session:
+        build_chain(session, 2)
+    with session_factory() as session:
+        session.begin()
+        events = [SampleRecorded(ref="ok"), SampleRecorded(ref="x" * 300)]
+        with pytest.raises(InvalidInput, match="target"):
+            emit_many(session, events, actor="system", clock=clock)
+        assert session.scalar(select(func.count()).select_from(AuditEntry)) == 2
+        assert head(session).last_sequence == 2
+        assert emit_many(session, [], actor="system", clock=clock) == []
+        session.rollback()
+    with session_factory() as session:
+        assert verify(session).checked == 2

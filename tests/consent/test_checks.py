@@ -40,7 +40,9 @@ def counted(engine: Engine) -> Iterator[list[str]]:
     statements: list[str] = []
 
     def listener(*args: Any) -> None:
-        statements.append(str(args[2]))
+        sql = str(args[2])
+        if not sql.lstrip().upper().startswith("BEGIN"):  # transaction control is not a query
+            statements.append(sql)
 
     event.listen(engine, "before_cursor_execute", listener)
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from sqlalchemy import delete, func, insert, select, update
@@ -18,13 +19,17 @@ from tutela.consent import (
     ConsentState,
     Proof,
     Reason,
+    Suppression,
     check,
     events_of,
     open_proof,
     record,
     verify_ledger,
 )
+from tutela.consent import batch as batch_module
 from tutela.consent import ledger as ledger_module
+from tutela.consent.batch import record_many
+from tutela.consent.ledger import LedgerItem
 from tutela.consent.notice import notice_hash
 from tutela.crypto import MasterKey
 from tutela.errors import Conflict, NotFound
@@ -386,3 +391,233 @@ def test_chain_detects_an_inserted_row(session: Session, person: Person, note: N
     with session.begin():
         result = verify_ledger(session)
     assert (result.ok, result.first_bad_sequence) == (False, 5)
+
+
+def _item(subject: Subject, purpose: str, action: str, **proof: Any) -> LedgerItem:
+    proof.setdefault("channel", "banner")
+    return LedgerItem(subject=subject, purpose_id=purpose, action=action, proof=Proof(**proof))
+
+
+def _totals(session: Session) -> tuple[int | None, ...]:
+    with session.begin():
+        return (
+            session.scalar(select(func.count()).select_from(ConsentEvent)),
+            session.scalar(select(func.count()).select_from(ConsentState)),
+            session.scalar(select(func.count()).select_from(AuditEntry)),
+            session.scalar(select(ConsentLedgerHead.last_sequence)),
+        )
+
+
+@pytest.mark.promise("P07")
+@pytest.mark.usefixtures("published")
+def test_record_many_chains_states_and_audits(
+    session: Session,
+    master: MasterKey,
+    clock: FrozenClock,
+    person: Person,
+    note: Note,
+) -> None:
+    anna, ben = person(), person("ben@example.org")
+    before = note(ben, "newsletter", "given")
+    with session.begin():
+        audited = session.scalar(select(func.count()).select_from(AuditEntry)) or 0
+        events = record_many(
+            session,
+            items=[
+                _item(anna, "newsletter", "given", ip="203.0.113.77", user_agent="Mail/1.0"),
+                _item(anna, "newsletter", "confirmed", channel="link_in_message"),
+                _item(ben, "newsletter", "confirmed", channel="link_in_message"),
+                _item(ben, "web_analytics", "given"),
+                _item(anna, "web_analytics", "refused"),
+                _item(ben, "web_analytics", "withdrawn"),
+            ],
+            master=master,
+            clock=clock,
+            actor="import:1",
+        )
+    after = note(anna, "newsletter", "withdrawn")
+    assert [event.sequence for event in events] == [2, 3, 4, 5, 6, 7]
+    assert events[0].prev_hash == before.hash
+    assert after.prev_hash == events[-1].hash
+    assert events[1].notice_hash == events[0].notice_hash is not None
+    with session.begin():
+        result = verify_ledger(session)
+        assert (result.ok, result.checked) == (True, 8), result.reason
+        trail = verify_audit(session)
+        assert trail.ok, trail.reason
+        recorded = select(func.count()).where(AuditEntry.action == "consent.recorded")
+        assert session.scalar(recorded) == 8
+        assert session.scalar(select(func.count()).select_from(AuditEntry)) == audited + 7
+        rows = session.execute(
+            select(
+                ConsentState.subject_id,
+                ConsentState.purpose_id,
+                ConsentState.status,
+                ConsentState.last_sequence,
+            )
+        ).all()
+        assert {tuple(row) for row in rows} == {
+            (anna.id, "newsletter", "withdrawn", 8),
+            (ben.id, "newsletter", "confirmed", 4),
+            (ben.id, "web_analytics", "withdrawn", 7),
+            (anna.id, "web_analytics", "refused", 6),
+        }
+        stored = session.get(ConsentEvent, 2)
+        assert stored is not None
+        proof = open_proof(session, event=stored, subject=anna, master=master)
+        assert proof is not None
+        assert proof["user_agent"] == "Mail/1.0"
+    assert _ask(session, master, clock, "newsletter", subject=ben) == (
+        True,
+        Reason.CONSENT_CONFIRMED,
+    )
+    assert _ask(session, master, clock, "web_analytics", subject=ben) == (False, Reason.WITHDRAWN)
+
+
+@pytest.mark.promise("P07")
+@pytest.mark.usefixtures("published")
+def test_record_many_is_all_or_nothing(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    master: MasterKey,
+    clock: FrozenClock,
+    person: Person,
+    note: Note,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    anna, ben = person(), person("ben@example.org")
+    note(anna, "newsletter", "given")
+    start = _totals(session)
+    good = [_item(anna, "newsletter", "withdrawn"), _item(ben, "web_analytics", "given")]
+    # A rule broken in the middle of the batch: a confirmation without a grant.
+    middle = [*good, _item(ben, "newsletter", "confirmed"), *good]
+    with (
+        pytest.raises(Conflict, match="no pending grant"),
+        session_factory() as other,
+        other.begin(),
+    ):
+        record_many(other, items=middle, master=master, clock=clock, actor="import:1")
+    assert _totals(session) == start
+    # A failure while writing: events and head were already written when it hit.
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(batch_module, "write_states", broken)
+    with (
+        pytest.raises(RuntimeError, match="disk full"),
+        session_factory() as other,
+        other.begin(),
+    ):
+        record_many(other, items=good, master=master, clock=clock, actor="import:1")
+    assert _totals(session) == start
+    monkeypatch.undo()
+    with session_factory() as other, other.begin():
+        assert record_many(other, items=[], master=master, clock=clock, actor="import:1") == []
+        record_many(other, items=good, master=master, clock=clock, actor="import:1")
+    assert _totals(session)[0] == 3
+    with session.begin():
+        assert verify_ledger(session).ok
+        assert verify_audit(session).ok
+
+
+@pytest.mark.usefixtures("published")
+def test_record_many_refuses_an_erased_subject_before_writing(
+    session: Session, master: MasterKey, clock: FrozenClock, person: Person
+) -> None:
+    anna, ben = person(), person("ben@example.org")
+    with session.begin():
+        erase_subject(session, subject=ben, clock=clock, actor="staff:1", reason="request")
+    start = _totals(session)
+    with pytest.raises(SubjectErased), session.begin():
+        record_many(
+            session,
+            items=[_item(anna, "newsletter", "given"), _item(ben, "newsletter", "given")],
+            master=master,
+            clock=clock,
+            actor="import:1",
+        )
+    assert _totals(session) == start
+
+
+@pytest.mark.promise("P05")
+@pytest.mark.usefixtures("published")
+def test_record_many_objection_suppresses(
+    session: Session, master: MasterKey, clock: FrozenClock, person: Person
+) -> None:
+    anna = person()
+    with session.begin():
+        record_many(
+            session,
+            items=[_item(anna, "newsletter", "given"), _item(anna, "newsletter", "objected")],
+            master=master,
+            clock=clock,
+            actor="import:1",
+        )
+    with session.begin():
+        assert session.scalar(select(func.count()).select_from(Suppression)) == 1
+    assert _ask(session, master, clock, "newsletter", subject=anna)[0] is False
+
+
+@pytest.mark.promise("P06")
+@pytest.mark.usefixtures("published")
+def test_a_racing_confirmation_cannot_undo_a_withdrawal(
+    session_factory: sessionmaker[Session],
+    master: MasterKey,
+    clock: FrozenClock,
+    person: Person,
+    note: Note,
+) -> None:
+    """A confirmation waiting on the chain head sees the withdrawal committed before it."""
+    import threading
+
+    if session_factory.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers from the first statement on")
+    anna = person()
+    note(anna, "newsletter", "given")
+    first = session_factory()
+    first.begin()
+    record(
+        first,
+        subject=first.get(Subject, anna.id),  # type: ignore[arg-type]
+        purpose_id="newsletter",
+        action="withdrawn",
+        proof=Proof(channel="letter"),
+        master=master,
+        clock=clock,
+        actor="staff:1",
+    )
+    outcome: list[BaseException | str] = []
+
+    def confirm() -> None:
+        with session_factory() as other:
+            try:
+                with other.begin():
+                    event = record(
+                        other,
+                        subject=other.get(Subject, anna.id),  # type: ignore[arg-type]
+                        purpose_id="newsletter",
+                        action="confirmed",
+                        proof=Proof(channel="link_in_message"),
+                        master=master,
+                        clock=clock,
+                        actor="test",
+                    )
+                    outcome.append(event.action)
+            except BaseException as exc:  # handed to the test thread
+                outcome.append(exc)
+
+    racer = threading.Thread(target=confirm)
+    racer.start()
+    threading.Event().wait(0.3)  # let the confirmation reach the locked head
+    first.commit()
+    first.close()
+    racer.join(15)
+    assert len(outcome) == 1
+    assert not isinstance(outcome[0], str) or outcome[0] != "confirmed"
+    with session_factory() as check_session, check_session.begin():
+        decision = check(
+            check_session, purpose_id="newsletter", master=master, clock=clock, subject=anna
+        )
+        assert decision.allowed is False
+        assert verify_ledger(check_session).ok

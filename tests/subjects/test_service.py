@@ -194,7 +194,8 @@ def statements(engine: Engine) -> Iterator[list[str]]:
     seen: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
+        if not statement.lstrip().upper().startswith("BEGIN"):  # transaction control
+            seen.append(statement)
 
     event.listen(engine, "before_cursor_execute", record)
     yield seen

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Select, func, select, update
+from sqlalchemy import Select, Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,6 +36,17 @@ HEAD_ID = 1
 VERIFY_BATCH = 1000
 ACTION_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 
+_ENTRIES = cast(Table, AuditEntry.__table__)
+_HEAD = cast(Table, AuditHead.__table__)
+_APPEND = insert(_ENTRIES)
+_BUMP = (
+    update(_HEAD)
+    .where(_HEAD.c.id == HEAD_ID)
+    .values(last_sequence=_HEAD.c.last_sequence + bindparam("by"))
+    .returning(_HEAD.c.last_sequence, _HEAD.c.last_hash)
+)
+_SET_HASH = update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(last_hash=bindparam("new_hash"))
+
 
 @dataclass(frozen=True, kw_only=True)
 class ChainHead:
@@ -56,24 +68,38 @@ def emit(
 
     The chain head row stays locked until the caller commits or rolls back, so
     concurrent appends queue behind each other and the chain never forks; emit
-    late in a transaction to keep that window short.
+    late in a transaction to keep that window short. The returned entry is a
+    snapshot of the stored row, not attached to ``session``.
     """
-    action, target, payload = _validated(event, actor=actor)
+    return emit_many(session, [event], actor=actor, clock=clock, reason=reason)[0]
+
+
+def emit_many(
+    session: Session,
+    events: Sequence[DomainEvent],
+    *,
+    actor: str,
+    clock: Clock,
+    reason: str | None = None,
+) -> list[AuditEntry]:
+    """Append ``events`` in order, as one run of the chain, inside the caller's transaction.
+
+    Every event is checked before anything is written; the head moves once and
+    the entries go in with one multi-row insert. Same locking as :func:`emit`.
+    """
+    if not events:
+        return []
+    checked = [_validated(event, actor=actor) for event in events]
+    session.flush()  # pending rows of the caller go first, as with any ORM statement
     occurred_at = clock.now()
     occurred_text = timestamp_text(occurred_at)
-    sequence, prev_hash = _advance_head(session)
-    digest = sha256_hex(payload)
-    entry = AuditEntry(
-        sequence=sequence,
-        occurred_at=occurred_at,
-        actor=actor,
-        action=action,
-        target=target,
-        reason=reason,
-        payload=payload,
-        payload_digest=digest,
-        prev_hash=prev_hash,
-        hash=entry_hash(
+    last_sequence, prev_hash = _advance_head(session, by=len(checked))
+    sequence = last_sequence - len(checked)
+    rows: list[dict[str, Any]] = []
+    for action, target, payload in checked:
+        sequence += 1
+        digest = sha256_hex(payload)
+        entry_value = entry_hash(
             sequence=sequence,
             occurred_at=occurred_text,
             actor=actor,
@@ -82,17 +108,25 @@ def emit(
             reason=reason,
             payload_digest=digest,
             prev_hash=prev_hash,
-        ),
-    )
-    session.add(entry)
-    session.flush()
-    session.execute(
-        update(AuditHead)
-        .where(AuditHead.id == HEAD_ID)
-        .values(last_hash=entry.hash)
-        .execution_options(synchronize_session=False)
-    )
-    return entry
+        )
+        rows.append(
+            {
+                "sequence": sequence,
+                "occurred_at": occurred_at,
+                "actor": actor,
+                "action": action,
+                "target": target,
+                "reason": reason,
+                "payload": payload,
+                "payload_digest": digest,
+                "prev_hash": prev_hash,
+                "hash": entry_value,
+            }
+        )
+        prev_hash = entry_value
+    session.execute(_APPEND, rows)
+    session.execute(_SET_HASH, {"new_hash": prev_hash})
+    return [AuditEntry(**row) for row in rows]
 
 
 def _validated(event: DomainEvent, *, actor: str) -> tuple[str, str, str]:
@@ -128,24 +162,17 @@ def _validated(event: DomainEvent, *, actor: str) -> tuple[str, str, str]:
     return action, target, payload
 
 
-def _advance_head(session: Session) -> tuple[int, str]:
-    """Lock the head, reserve the next sequence, return it with the previous hash.
+def _advance_head(session: Session, *, by: int = 1) -> tuple[int, str]:
+    """Lock the head, reserve ``by`` sequences; return the last of them and the previous hash.
 
     The UPDATE comes first so that it takes the write lock (the row lock on
-    PostgreSQL, the database lock on SQLite) before anything is read.
+    PostgreSQL, the database lock on SQLite) before anything is read; RETURNING
+    hands back the moved head in the same statement.
     """
-    bump = (
-        update(AuditHead)
-        .where(AuditHead.id == HEAD_ID)
-        .values(last_sequence=AuditHead.last_sequence + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if cast(CursorResult[Any], session.execute(bump)).rowcount == 0:
+    row = session.execute(_BUMP, {"by": by}).one_or_none()
+    if row is None:
         _create_head(session)
-        session.execute(bump)
-    row = session.execute(
-        select(AuditHead.last_sequence, AuditHead.last_hash).where(AuditHead.id == HEAD_ID)
-    ).one()
+        row = session.execute(_BUMP, {"by": by}).one()
     return int(row.last_sequence), str(row.last_hash)
 
 

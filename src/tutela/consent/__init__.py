@@ -11,9 +11,17 @@
 * :func:`receipts` exports a person's records as ISO/IEC TS 27560-shaped JSON.
 """
 
+from tutela.consent.batch import record_many
 from tutela.consent.checks import BulkResult, check, check_bulk
 from tutela.consent.declarations import CurrentPolicy, current_policy, policy_version, purpose_of
-from tutela.consent.ledger import events_of, ledger_head, open_proof, record, verify_ledger
+from tutela.consent.ledger import (
+    LedgerItem,
+    events_of,
+    ledger_head,
+    open_proof,
+    record,
+    verify_ledger,
+)
 from tutela.consent.models import ConsentEvent, ConsentLedgerHead, ConsentState, Suppression
 from tutela.consent.network import truncate_ip
 from tutela.consent.normalizer import normalizer
@@ -41,6 +49,7 @@ __all__ = [
     "CurrentPolicy",
     "Decision",
     "Judge",
+    "LedgerItem",
     "Proof",
     "Reason",
     "StateRow",
@@ -62,6 +71,7 @@ __all__ = [
     "purpose_of",
     "receipts",
     "record",
+    "record_many",
     "scopes_for",
     "suppress_address",
     "suppress_subject",

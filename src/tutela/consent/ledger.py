@@ -19,13 +19,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tutela.audit import emit
 from tutela.audit.chain import (
     GENESIS_HASH,
     ChainChecker,
@@ -36,6 +36,7 @@ from tutela.audit.chain import (
     sha256_hex,
     timestamp_text,
 )
+from tutela.audit.trail import emit
 from tutela.clock import Clock
 from tutela.consent.declarations import (
     CurrentPolicy,
@@ -47,14 +48,28 @@ from tutela.consent.events import ConsentRecorded
 from tutela.consent.models import ACTOR_LENGTH, ConsentEvent, ConsentLedgerHead
 from tutela.consent.notice import notice_hash as text_hash
 from tutela.consent.proof import Proof, proof_context, proof_plaintext
-from tutela.consent.state import read_state, transition, write_state
+from tutela.consent.state import (
+    Transition,
+    read_state,
+    transition,
+    write_state,
+)
 from tutela.consent.suppression import suppress_subject
 from tutela.consent.terms import DIRECT_MARKETING, Action, parse_action
 from tutela.crypto import MasterKey
 from tutela.errors import InvalidInput, NotFound
+from tutela.policy.models import Purpose
 from tutela.subjects import Subject, SubjectErased, decrypt_for, encrypt_for
 
-__all__ = ["HEAD_ID", "events_of", "ledger_head", "open_proof", "record", "verify_ledger"]
+__all__ = [
+    "HEAD_ID",
+    "LedgerItem",
+    "events_of",
+    "ledger_head",
+    "open_proof",
+    "record",
+    "verify_ledger",
+]
 
 HEAD_ID = 1
 VERIFY_BATCH = 1000
@@ -156,6 +171,85 @@ def _check_actor(actor: str) -> None:
         )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LedgerItem:
+    """One event for :func:`record_many`: who, which purpose, what happened, the proof."""
+
+    subject: Subject
+    purpose_id: str
+    action: Action | str
+    proof: Proof
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """An event checked against the declaration, before anything is written."""
+
+    subject: Subject
+    kind: Action
+    proof: Proof
+    policy: CurrentPolicy
+    purpose: Purpose
+    shown: str | None
+
+
+def _plan(
+    session: Session, item: LedgerItem, *, clock: Clock, policy: CurrentPolicy | None
+) -> _Plan:
+    kind = parse_action(str(item.action))
+    checked = item.proof.checked()
+    subject = item.subject
+    if subject.erased_at is not None:
+        raise SubjectErased(
+            f"Subject {subject.public_id} was erased; nothing more can be recorded for it.",
+            subject=subject.public_id,
+        )
+    policy = policy if policy is not None else _policy_for(session, checked, clock=clock)
+    purpose = purpose_of(policy, item.purpose_id)
+    shown = checked.notice_hash
+    if shown is None and kind in _DEFAULT_HASH_ACTIONS:
+        shown = text_hash(purpose, checked.language)
+    return _Plan(subject, kind, checked, policy, purpose, shown)
+
+
+def _event(
+    plan: _Plan, change: Transition, *, sequence: int, prev_hash: str, sealed: bytes, **common: Any
+) -> ConsentEvent:
+    """The event row with its chain hash (``common``: ``occurred_at`` and ``actor``)."""
+    kind = plan.kind
+    event = ConsentEvent(
+        sequence=sequence,
+        subject_id=plan.subject.id,
+        purpose_id=plan.purpose.id,
+        action=kind.value,
+        channel=str(plan.proof.channel),
+        policy_version=plan.policy.number,
+        language=plan.proof.language,
+        notice_hash=change.notice_hash if kind is Action.CONFIRMED else plan.shown,
+        proof_ciphertext=sealed,
+        prev_hash=prev_hash,
+        hash="",
+        **common,
+    )
+    event.hash = record_hash(chain_record(event))
+    return event
+
+
+def _row(event: ConsentEvent) -> dict[str, Any]:
+    return {column.key: getattr(event, column.key) for column in _EVENTS.columns}
+
+
+def _recorded(plan: _Plan, sequence: int) -> ConsentRecorded:
+    return ConsentRecorded(
+        sequence=sequence,
+        subject_id=plan.subject.id,
+        purpose_id=plan.purpose.id,
+        consent_action=plan.kind.value,
+        channel=str(plan.proof.channel),
+        policy_version=plan.policy.number,
+    )
+
+
 def record(
     session: Session,
     *,
@@ -181,49 +275,36 @@ def record(
 
     The returned event is a snapshot of the stored row, not attached to ``session``.
     """
-    kind = parse_action(str(action))
-    checked = proof.checked()
+    item = LedgerItem(subject=subject, purpose_id=purpose_id, action=action, proof=proof)
+    plan = _plan(session, item, clock=clock, policy=policy)
     _check_actor(actor)
-    if subject.erased_at is not None:
-        raise SubjectErased(
-            f"Subject {subject.public_id} was erased; nothing more can be recorded for it.",
-            subject=subject.public_id,
-        )
-    policy = policy if policy is not None else _policy_for(session, checked, clock=clock)
-    purpose = purpose_of(policy, purpose_id)
-    shown = checked.notice_hash
-    if shown is None and kind in _DEFAULT_HASH_ACTIONS:
-        shown = text_hash(purpose, checked.language)
     now = clock.now()
-    current = read_state(session, subject_id=subject.id, purpose_id=purpose.id)
-    change = transition(current, kind, occurred_at=now, notice_hash=shown, purpose_id=purpose.id)
+    purpose = plan.purpose
+    # Lock the chain head BEFORE reading the state: a concurrent withdrawal then commits
+    # first and is seen here (PostgreSQL reads committed data per statement).
     last_sequence, prev_hash = _lock_head(session)
+    current = read_state(session, subject_id=subject.id, purpose_id=purpose.id)
+    change = transition(
+        current, plan.kind, occurred_at=now, notice_hash=plan.shown, purpose_id=purpose.id
+    )
     sequence = last_sequence + 1
     sealed = encrypt_for(
         session,
         subject=subject,
         master=master,
-        plaintext=proof_plaintext(checked),
+        plaintext=proof_plaintext(plan.proof),
         context=proof_context(sequence),
     )
-    values: dict[str, Any] = {
-        "sequence": sequence,
-        "subject_id": subject.id,
-        "purpose_id": purpose.id,
-        "action": kind.value,
-        "occurred_at": now,
-        "channel": str(checked.channel),
-        "policy_version": policy.number,
-        "language": checked.language,
-        "notice_hash": change.notice_hash if kind is Action.CONFIRMED else shown,
-        "proof_ciphertext": sealed,
-        "actor": actor,
-        "prev_hash": prev_hash,
-        "hash": "",
-    }
-    event = ConsentEvent(**values)
-    event.hash = values["hash"] = record_hash(chain_record(event))
-    session.execute(_APPEND, values)
+    event = _event(
+        plan,
+        change,
+        sequence=sequence,
+        prev_hash=prev_hash,
+        sealed=sealed,
+        occurred_at=now,
+        actor=actor,
+    )
+    session.execute(_APPEND, _row(event))
     session.execute(_MOVE_HEAD, {"new_sequence": sequence, "new_hash": event.hash})
     write_state(
         session,
@@ -231,21 +312,13 @@ def record(
         exists=current is not None,
         subject_id=subject.id,
         purpose_id=purpose.id,
-        policy_version=policy.number,
+        policy_version=plan.policy.number,
         sequence=sequence,
         now=now,
     )
-    if kind is Action.OBJECTED and purpose.is_direct_marketing:
+    if plan.kind is Action.OBJECTED and purpose.is_direct_marketing:
         suppress_subject(session, subject=subject, scope=DIRECT_MARKETING, clock=clock, actor=actor)
-    recorded = ConsentRecorded(
-        sequence=sequence,
-        subject_id=subject.id,
-        purpose_id=purpose.id,
-        consent_action=kind.value,
-        channel=str(checked.channel),
-        policy_version=policy.number,
-    )
-    emit(session, recorded, actor=actor, clock=clock)
+    emit(session, _recorded(plan, sequence), actor=actor, clock=clock)
     return event
 
 

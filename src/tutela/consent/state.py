@@ -16,10 +16,11 @@ holds is expired so that it reloads.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from tutela.consent.models import ConsentState
@@ -27,7 +28,14 @@ from tutela.consent.rules import StateRow
 from tutela.consent.terms import Action
 from tutela.errors import Conflict
 
-__all__ = ["Transition", "read_state", "transition", "write_state"]
+__all__ = [
+    "Transition",
+    "read_state",
+    "read_states",
+    "transition",
+    "write_state",
+    "write_states",
+]
 
 _GRANTED = frozenset({Action.GIVEN.value, Action.CONFIRMED.value})
 _TABLE = cast(Table, ConsentState.__table__)
@@ -55,6 +63,7 @@ _READ = select(
 ).where(_KEY)
 _UPDATE = update(_TABLE).where(_KEY)
 _INSERT = insert(_TABLE)
+_READ_CHUNK = 500
 
 
 def read_state(session: Session, *, subject_id: int, purpose_id: str) -> StateRow | None:
@@ -127,3 +136,56 @@ def write_state(
             session.expire(held)
     else:
         session.execute(_INSERT, {"subject_id": subject_id, "purpose_id": purpose_id, **values})
+
+
+def read_states(
+    session: Session, *, keys: Collection[tuple[int, str]]
+) -> dict[tuple[int, str], StateRow]:
+    """The stored states of many (subject id, purpose id) pairs, in one query per 500 pairs."""
+    found: dict[tuple[int, str], StateRow] = {}
+    pending = list(keys)
+    for start in range(0, len(pending), _READ_CHUNK):
+        chunk = pending[start : start + _READ_CHUNK]
+        rows = session.execute(
+            select(_TABLE.c.subject_id, _TABLE.c.purpose_id, *_READ.selected_columns).where(
+                tuple_(_TABLE.c.subject_id, _TABLE.c.purpose_id).in_(chunk)
+            )
+        )
+        for row in rows:
+            found[(int(row[0]), str(row[1]))] = StateRow(*row[2:])
+    return found
+
+
+def write_states(
+    session: Session,
+    changes: Mapping[tuple[int, str], tuple[Transition, int, int]],
+    *,
+    existing: Collection[tuple[int, str]],
+    now: dt.datetime,
+) -> None:
+    """Store many changes at once: ``(change, policy version, sequence)`` per pair."""
+    updates: list[dict[str, object]] = []
+    inserts: list[dict[str, object]] = []
+    for (subject_id, purpose_id), (change, version, sequence) in changes.items():
+        values: dict[str, object] = {
+            "status": change.status,
+            "given_at": change.given_at,
+            "confirmed_at": change.confirmed_at,
+            "notice_hash": change.notice_hash,
+            "policy_version": version,
+            "last_sequence": sequence,
+            "updated_at": now,
+        }
+        if (subject_id, purpose_id) in existing:
+            updates.append({"key_subject": subject_id, "key_purpose": purpose_id, **values})
+            held = session.identity_map.get(
+                session.identity_key(ConsentState, (subject_id, purpose_id))
+            )
+            if held is not None:
+                session.expire(held)
+        else:
+            inserts.append({"subject_id": subject_id, "purpose_id": purpose_id, **values})
+    if updates:
+        session.execute(_UPDATE, updates)
+    if inserts:
+        session.execute(_INSERT, inserts)
