@@ -11,19 +11,16 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterable, Iterator
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from tutela.audit import emit
 from tutela.consent import (
-    Action,
     BulkResult,
-    Channel,
     CurrentPolicy,
     Proof,
     check,
@@ -48,6 +45,7 @@ from tutela.subjects import (
     subject_by_public_id,
 )
 from tutela.web.api.auth import requires
+from tutela.web.api.consent_schemas import CheckOut, DecisionOut, EventIn, EventOut
 from tutela.web.api.schemas import Problem
 from tutela.web.problems import PROBLEM_JSON, problem
 from tutela.web.state import AppState, app_state
@@ -103,56 +101,6 @@ def master_key(request: Request) -> MasterKey:
     master = load_or_create_master_key(settings.data_dir, configured)
     request.app.state.consent_master = master
     return master
-
-
-class EventIn(BaseModel):
-    """One consent event; name the person by ``subject`` or by ``kind`` and ``value``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    subject: str | None = Field(default=None, max_length=64, description="Public subject id")
-    kind: IdentityKind | None = Field(default=None, description="Identity kind of ``value``")
-    value: str | None = Field(default=None, max_length=512, description="The identity value")
-    purpose: str = Field(max_length=64, pattern=ID_PATTERN)
-    action: Action
-    channel: Channel = Channel.API
-    language: Literal["de", "en"] | None = Field(
-        default=None, description="Language of the text shown (default: the installation's)"
-    )
-    notice_hash: str | None = Field(
-        default=None, description="SHA-256 of the notice text shown; default: the current text"
-    )
-    policy_version: int | None = Field(default=None, ge=1)
-    ip: str | None = Field(default=None, max_length=64, description="Stored shortened only")
-    user_agent: str | None = Field(default=None, max_length=2048)
-    form_url: str | None = Field(default=None, max_length=2048)
-    extra: dict[str, Any] = Field(default_factory=dict)
-
-
-class DecisionOut(BaseModel):
-    allowed: bool
-    reason: str = Field(description="Stable reason code, such as consent_confirmed or withdrawn")
-
-
-class EventOut(BaseModel):
-    sequence: int
-    subject: str = Field(description="Public subject id")
-    purpose: str
-    action: str
-    occurred_at: str
-    channel: str
-    policy_version: int
-    language: str
-    notice_hash: str | None
-    hash: str = Field(description="Hash of this ledger entry in the chain")
-    decision: DecisionOut = Field(description="The check for this person and purpose afterwards")
-
-
-class CheckOut(BaseModel):
-    purpose: str
-    allowed: bool
-    reason: str
-    policy_version: int
 
 
 def _subject_from(
