@@ -331,3 +331,18 @@ def test_receipts(
 def test_openapi_lists_the_consent_paths(client: TestClient) -> None:
     paths = client.get("/api/v1/openapi.json").json()["paths"]
     assert {EVENTS, CHECK, BULK, "/api/v1/consent/subjects/{public_id}/receipts"} <= set(paths)
+
+
+@pytest.mark.usefixtures("published")
+def test_posted_check_keeps_the_address_out_of_the_url(
+    client: TestClient, writer: dict[str, str], reader: dict[str, str]
+) -> None:
+    client.post(EVENTS, json=_event(action="given", channel="web_form"), headers=writer)
+    posted = client.post(
+        CHECK, json={"purpose": "newsletter", "email": "anna@example.org"}, headers=reader
+    )
+    assert posted.status_code == 200, posted.text
+    assert posted.json() == _check(client, reader, purpose="newsletter", email="anna@example.org")
+    body = assert_problem(client.post(CHECK, json={"purpose": "newsletter"}, headers=reader), 422)
+    assert "identity" in body["detail"].lower() or "subject" in body["detail"].lower()
+    assert client.post(CHECK, json={"purpose": "newsletter"}).status_code == 401

@@ -45,7 +45,7 @@ from tutela.subjects import (
     subject_by_public_id,
 )
 from tutela.web.api.auth import requires
-from tutela.web.api.consent_schemas import CheckOut, DecisionOut, EventIn, EventOut
+from tutela.web.api.consent_schemas import CheckIn, CheckOut, DecisionOut, EventIn, EventOut
 from tutela.web.api.schemas import Problem
 from tutela.web.problems import PROBLEM_JSON, problem
 from tutela.web.state import AppState, app_state
@@ -220,12 +220,35 @@ def check_one(
     customer_id: Annotated[str | None, Query(max_length=512)] = None,
     visitor_id: Annotated[str | None, Query(max_length=512)] = None,
 ) -> JSONResponse:
-    """The decision with its reason code, read from the ledger state at this moment."""
+    """The decision with its reason code, read from the ledger state at this moment.
+
+    An address in a URL ends up in proxy logs: prefer ``POST /check`` (same answer,
+    the identity in the body) or ``subject=`` for identities.
+    """
+    identities = {"email": email, "phone": phone, "customer_id": customer_id}
+    return _decide(request, purpose, subject, {**identities, "visitor_id": visitor_id})
+
+
+@router.post(
+    "/check", summary="May a purpose be pursued for one person? (identity in the body)",
+    response_model=CheckOut,
+)  # fmt: skip
+def check_one_posted(request: Request, key: ConsentReader, body: CheckIn) -> JSONResponse:
+    """Like ``GET /check``, with the person named in a JSON body instead of the URL."""
+    identities = {
+        "email": body.email,
+        "phone": body.phone,
+        "customer_id": body.customer_id,
+        "visitor_id": body.visitor_id,
+    }
+    return _decide(request, body.purpose, body.subject, identities)
+
+
+def _decide(
+    request: Request, purpose: str, subject: str | None, identities: dict[str, str | None]
+) -> JSONResponse:
     state = app_state(request)
-    public_id, kind, value = _one_identity(
-        subject,
-        {"email": email, "phone": phone, "customer_id": customer_id, "visitor_id": visitor_id},
-    )
+    public_id, kind, value = _one_identity(subject, identities)
     master = master_key(request)
     with transaction(state.read_factory) as session:
         policy = current_policy(session, clock=state.clock)

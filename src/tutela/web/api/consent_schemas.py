@@ -10,7 +10,7 @@ from tutela.consent import Action, Channel
 from tutela.policy.models import ID_PATTERN
 from tutela.subjects import IdentityKind
 
-__all__ = ["CheckOut", "DecisionOut", "EventIn", "EventOut"]
+__all__ = ["CheckIn", "CheckOut", "DecisionOut", "EventIn", "EventOut"]
 
 
 class EventIn(BaseModel):
@@ -61,3 +61,16 @@ class CheckOut(BaseModel):
     allowed: bool
     reason: str
     policy_version: int
+
+
+class CheckIn(BaseModel):
+    """``POST /check``: the purpose and exactly one way of naming the person."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    purpose: str = Field(pattern=ID_PATTERN, max_length=64)
+    subject: str | None = Field(default=None, max_length=64)
+    email: str | None = Field(default=None, max_length=512)
+    phone: str | None = Field(default=None, max_length=512)
+    customer_id: str | None = Field(default=None, max_length=512)
+    visitor_id: str | None = Field(default=None, max_length=512)
