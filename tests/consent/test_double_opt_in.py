@@ -458,3 +458,44 @@ def test_expiry_still_applies_when_the_purpose_left_the_declaration(
         fresh = session.get(Subject, subject.id, populate_existing=True)
         assert fresh is not None
         assert fresh.erased_at is not None
+
+
+@pytest.mark.promise("P06")
+def test_a_link_from_before_a_withdrawal_cannot_confirm_a_new_sign_up(
+    session: Session,
+    master: MasterKey,
+    clock: FrozenClock,
+    signup: Callable[..., SignUpOutcome],
+    outbox: FileOutbox,
+    worker: Worker,
+) -> None:
+    from tutela.consent import Proof, record
+
+    signup()
+    worker.run_until_idle()
+    old_token = token_in(mails(outbox)[0])
+    with session.begin():
+        confirm(session, token=old_token, master=master, clock=clock)
+    subject = subject_of(session, master)
+    with session.begin():
+        record(
+            session,
+            subject=session.get(Subject, subject.id),  # type: ignore[arg-type]
+            purpose_id="newsletter",
+            action="withdrawn",
+            proof=Proof(channel="one_click"),
+            master=master,
+            clock=clock,
+            actor="test",
+        )
+    clock.advance(dt.timedelta(hours=1))
+    signup()
+    worker.run_until_idle()
+    new_token = token_in(mails(outbox)[-1])
+    assert new_token != old_token
+    with session.begin(), pytest.raises(NotFound):
+        confirm(session, token=old_token, master=master, clock=clock)
+    assert decide(session, master, clock, "newsletter") is Reason.NOT_CONFIRMED
+    with session.begin():
+        assert confirm(session, token=new_token, master=master, clock=clock).newly_confirmed
+    assert decide(session, master, clock, "newsletter") is Reason.CONSENT_CONFIRMED

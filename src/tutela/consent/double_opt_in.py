@@ -35,7 +35,7 @@ from tutela.clock import Clock
 from tutela.config import Settings
 from tutela.consent.checks import check
 from tutela.consent.declarations import CurrentPolicy, current_policy, purpose_of
-from tutela.consent.ledger import record
+from tutela.consent.ledger import events_of, open_proof, record
 from tutela.consent.models import ConsentEvent
 from tutela.consent.notice import LANGUAGES, notice_hash
 from tutela.consent.proof import Proof
@@ -385,7 +385,36 @@ def peek(session: Session, *, token: str, master: MasterKey, clock: Clock) -> Do
     state = read_state(session, subject_id=subject.id, purpose_id=purpose.id)
     if state is None or state.status not in _GRANTED:
         raise UnknownLink()
+    if not _issued_for_current_grant(session, subject, purpose.id, token, master=master):
+        raise UnknownLink()
     return DoiLink(subject, purpose, confirmed=state.status == Action.CONFIRMED.value)
+
+
+_ENDING: Final = frozenset(
+    {Action.WITHDRAWN.value, Action.REFUSED.value, Action.EXPIRED.value, Action.OBJECTED.value}
+)
+
+
+def _issued_for_current_grant(
+    session: Session, subject: Subject, purpose_id: str, token: str, *, master: MasterKey
+) -> bool:
+    """Whether ``token`` was mailed for a sign-up of the current grant.
+
+    A link from before a withdrawal (or refusal, expiry, objection) must not confirm a
+    later sign-up: the proof of every ``given`` event keeps the digest of the token it
+    mailed, and only those after the last ending event count.
+    """
+    events = [e for e in events_of(session, subject=subject) if e.purpose_id == purpose_id]
+    ended = max((i for i, e in enumerate(events) if e.action in _ENDING), default=-1)
+    wanted = token_digest(token)
+    for event in events[ended + 1 :]:
+        if event.action != Action.GIVEN.value:
+            continue
+        proof = open_proof(session, event=event, subject=subject, master=master)
+        mail = (proof or {}).get("extra", {}).get("confirmation_mail", {})
+        if isinstance(mail, dict) and mail.get("token_id") == wanted:
+            return True
+    return False
 
 
 def confirm(
