@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 from dataclasses import dataclass, field
 
 import jinja2
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tutela.clock import Clock
 from tutela.config import Settings
-from tutela.crypto import KEY_FILE_NAME, load_or_create_master_key
+from tutela.crypto import KEY_FILE_NAME, MasterKey, load_or_create_master_key
 from tutela.web.admin.ratelimit import LoginLimiter
 
 
@@ -30,6 +31,18 @@ class AppState:
     templates: jinja2.Environment
     login_limiter: LoginLimiter
     signing_key: bytes = field(repr=False)
+    _master: MasterKey | None = field(default=None, repr=False)
+    _master_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def master_key(self) -> MasterKey:
+        """The installation's master key, loaded (or created) on first use and kept."""
+        with self._master_lock:
+            if self._master is None:
+                configured = self.settings.master_key
+                self._master = load_or_create_master_key(
+                    self.settings.data_dir, configured.get_secret_value() if configured else None
+                )
+            return self._master
 
     def sign(self, purpose: str, value: str) -> str:
         """An HMAC over ``value`` bound to ``purpose`` with this app's signing key."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -26,7 +25,7 @@ from sqlalchemy.orm import Session
 from tutela.calendar import german_date
 from tutela.consent import Action, Channel, CurrentPolicy, Proof, Suppression, receipts, record
 from tutela.consent.unsubscribe import stop_action
-from tutela.crypto import MasterKey, load_or_create_master_key
+from tutela.crypto import MasterKey
 from tutela.errors import InvalidInput, NotFound
 from tutela.i18n import gettext
 from tutela.staff.access import MAX_NOTE, REASON_LABELS, parse_reason, record_access
@@ -68,8 +67,6 @@ STATUSES = tuple(a.value for a in Action)
 MESSAGES = tuple(REASON_LABELS.values())
 """msgids used from Python; the templates hold the rest."""
 
-_master_lock = threading.Lock()
-
 
 class FormError(Exception):
     """A form field to fix; ``code`` names the sentence in consent_labels.html.j2."""
@@ -80,17 +77,8 @@ class FormError(Exception):
 
 
 def _master(request: Request, state: AppState) -> MasterKey:
-    """The installation's master key, loaded on first use and kept on the app."""
-    with _master_lock:
-        found = getattr(request.app.state, "tutela_master", None)
-        if isinstance(found, MasterKey):
-            return found
-        configured = state.settings.master_key
-        master = load_or_create_master_key(
-            state.settings.data_dir, configured.get_secret_value() if configured else None
-        )
-        request.app.state.tutela_master = master
-        return master
+    """The installation's master key (kept on the app state)."""
+    return state.master_key()
 
 
 def _page(

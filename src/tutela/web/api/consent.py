@@ -32,7 +32,7 @@ from tutela.consent import (
 )
 from tutela.consent.events import ReceiptsExported
 from tutela.consent.scan import SCAN_MIN_VALUES
-from tutela.crypto import MasterKey, load_or_create_master_key
+from tutela.crypto import MasterKey
 from tutela.errors import InvalidInput, NotFound
 from tutela.policy.models import ID_PATTERN
 from tutela.staff.apikeys import Scope
@@ -89,18 +89,8 @@ router = APIRouter(
 
 
 def master_key(request: Request) -> MasterKey:
-    """The installation's master key, loaded on first use and kept on the app.
-
-    Two first requests at once may both load it; they load the same key.
-    """
-    cached = getattr(request.app.state, "consent_master", None)
-    if isinstance(cached, MasterKey):
-        return cached
-    settings = app_state(request).settings
-    configured = settings.master_key.get_secret_value() if settings.master_key else None
-    master = load_or_create_master_key(settings.data_dir, configured)
-    request.app.state.consent_master = master
-    return master
+    """The installation's master key (kept on the app state)."""
+    return app_state(request).master_key()
 
 
 def _subject_from(

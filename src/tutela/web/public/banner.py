@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from tutela.calendar import german_date
 from tutela.consent.banner import BannerDecision, banner_config, log_decision, translate
 from tutela.consent.declarations import current_policy
-from tutela.crypto import MasterKey, load_or_create_master_key
+from tutela.crypto import MasterKey
 from tutela.errors import TutelaError
 from tutela.i18n import use_language
 from tutela.policy.models import Declaration
@@ -95,12 +95,8 @@ def _banner_state(request: Request, state: AppState) -> BannerState:
         found = getattr(request.app.state, "tutela_banner", None)
         if isinstance(found, BannerState):
             return found
-        configured = state.settings.master_key
-        master = load_or_create_master_key(
-            state.settings.data_dir, configured.get_secret_value() if configured else None
-        )
         limiter = LoginLimiter(clock=state.clock, limit=DECISIONS_PER_MINUTE)
-        made = BannerState(master=master, limiter=limiter)
+        made = BannerState(master=state.master_key(), limiter=limiter)
         request.app.state.tutela_banner = made
         return made
 

@@ -34,7 +34,7 @@ from tutela.consent import double_opt_in as doi
 from tutela.consent.declarations import current_policy
 from tutela.consent.doi_expiry import install_expiry_master
 from tutela.consent.terms import Channel
-from tutela.crypto import MasterKey, load_or_create_master_key
+from tutela.crypto import MasterKey
 from tutela.errors import Conflict, InvalidInput, NotFound
 from tutela.i18n import PoTranslations, catalog_path
 from tutela.policy.models import Purpose
@@ -84,10 +84,7 @@ def _newsletter(request: Request) -> tuple[AppState, NewsletterState]:
     with _state_lock:
         found = getattr(request.app.state, "tutela_newsletter", None)
         if not isinstance(found, NewsletterState):
-            configured = state.settings.master_key
-            master = load_or_create_master_key(
-                state.settings.data_dir, configured.get_secret_value() if configured else None
-            )
+            master = state.master_key()
             install_expiry_master(master)
             found = NewsletterState(
                 master=master,
