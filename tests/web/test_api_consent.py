@@ -8,10 +8,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
+from tutela.clock import FrozenClock
 from tutela.consent import checks as consent_checks
 from tutela.policy.models_db import PolicyVersion
-from tutela.web.api import consent as consent_api
+from tutela.staff.models import ApiKey
+from tutela.web.api import consent_bulk as consent_api
 
 PROBLEM = "application/problem+json"
 EVENTS = "/api/v1/consent/events"
@@ -183,6 +187,7 @@ def test_keys_and_scopes(client: TestClient, make_key: Callable[..., str]) -> No
     requests: list[tuple[str, str, dict[str, Any]]] = [
         ("post", EVENTS, {"json": _event(action="given")}),
         ("get", CHECK, {"params": {"purpose": "newsletter", "email": "a@example.org"}}),
+        ("post", CHECK, {"json": {"purpose": "newsletter", "email": "a@example.org"}}),
         ("post", BULK + "?purpose=newsletter&kind=email", {"content": b"a@example.org\n"}),
         ("get", "/api/v1/consent/subjects/x/receipts", {}),
     ]
@@ -346,3 +351,19 @@ def test_posted_check_keeps_the_address_out_of_the_url(
     body = assert_problem(client.post(CHECK, json={"purpose": "newsletter"}, headers=reader), 422)
     assert "identity" in body["detail"].lower() or "subject" in body["detail"].lower()
     assert client.post(CHECK, json={"purpose": "newsletter"}).status_code == 401
+
+
+@pytest.mark.usefixtures("published")
+def test_the_check_records_when_its_key_was_last_used(
+    client: TestClient,
+    make_key: Callable[..., str],
+    session_factory: sessionmaker[Session],
+    clock: FrozenClock,
+) -> None:
+    """The check verifies its key in its own read transaction and still keeps last_used_at."""
+    key = make_key("consent:read")
+    params = {"purpose": "newsletter", "email": "a@example.org"}
+    assert client.get(CHECK, params=params, headers=bearer(key)).status_code == 200
+    with session_factory() as session:
+        used = session.scalars(select(ApiKey.last_used_at)).one()
+    assert used == clock.now()

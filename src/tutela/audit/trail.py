@@ -124,8 +124,9 @@ def emit_many(
             }
         )
         prev_hash = entry_value
-    session.execute(_APPEND, rows)
-    session.execute(_SET_HASH, {"new_hash": prev_hash})
+    connection = session.connection()
+    connection.execute(_APPEND, rows)
+    connection.execute(_SET_HASH, {"new_hash": prev_hash})
     return [AuditEntry(**row) for row in rows]
 
 
@@ -169,7 +170,7 @@ def _advance_head(session: Session, *, by: int = 1) -> tuple[int, str]:
     PostgreSQL, the database lock on SQLite) before anything is read; RETURNING
     hands back the moved head in the same statement.
     """
-    row = session.execute(_BUMP, {"by": by}).one_or_none()
+    row = session.connection().execute(_BUMP, {"by": by}).one_or_none()
     if row is None:
         _create_head(session)
         row = session.execute(_BUMP, {"by": by}).one()

@@ -12,7 +12,6 @@ removed or changed, the revision changes and the banner asks again.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import ipaddress
 import json
@@ -23,19 +22,32 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from tutela.clock import Clock
+from tutela.consent.banner_texts import (
+    CATEGORY_ORDER,
+    CATEGORY_TEXTS,
+    MESSAGES,
+    PARTY,
+    PROVIDERS,
+    SESSION,
+    STORAGE,
+    STORED_FOR,
+    SUMMARY,
+    TEXTS,
+    translate,
+)
 from tutela.consent.declarations import CurrentPolicy
 from tutela.consent.ledger import record
 from tutela.consent.proof import Proof
 from tutela.consent.state import read_state
 from tutela.crypto import MasterKey
 from tutela.errors import Conflict, InvalidInput
-from tutela.i18n import PoTranslations, catalog_path
 from tutela.policy.models import Cookie, CookieCategory, Declaration
 from tutela.subjects import get_or_create_subject
 
 __all__ = [
     "CATEGORY_ORDER",
     "COOKIE_NAME",
+    "MESSAGES",
     "BannerDecision",
     "PlannedEvent",
     "banner_config",
@@ -47,100 +59,13 @@ __all__ = [
 ]
 
 COOKIE_NAME = "tutela_consent"
-DOMAIN = "banner"
-CATEGORY_ORDER = tuple(CookieCategory)
-"""necessary, functional, analytics, marketing: the order the banner lists them in."""
-CATEGORY_TEXTS = {
-    CookieCategory.NECESSARY: (
-        "Necessary",
-        "Needed for the website to work, for example to keep you signed in and to remember "
-        "this choice. They cannot be switched off.",
-    ),
-    CookieCategory.FUNCTIONAL: (
-        "Functional",
-        "Remember settings you make, such as language or view, so that you need not make "
-        "them again on every visit.",
-    ),
-    CookieCategory.ANALYTICS: (
-        "Analytics",
-        "Count visits and measure how the website is used, so that we can improve it.",
-    ),
-    CookieCategory.MARKETING: (
-        "Marketing",
-        "Measure whether our advertising works; providers may recognise you on other websites.",
-    ),
-}
-TEXTS = {
-    "title": "Your privacy on this website",
-    "intro": "We would like to use cookies and similar techniques for the purposes listed here. "
-    "Some are needed for the website to work; everything else we use only if you agree. "
-    "You can change or withdraw your choice at any time with the “Privacy settings” button.",
-    "accept_all": "Accept all",
-    "reject_all": "Reject all",
-    "settings": "Settings",
-    "privacy_link": "Privacy notice",
-    "settings_title": "Privacy settings",
-    "settings_intro": "Choose which categories you allow. Necessary cookies stay on, "
-    "because the website does not work without them.",
-    "always_on": "Always on",
-    "save": "Save selection",
-    "back": "Back",
-    "close": "Close",
-    "details": "Cookies and storage used",
-    "col_name": "Name",
-    "col_provider": "Provider",
-    "col_lifetime": "Storage period",
-    "col_party": "Set by",
-    "reopen": "Privacy settings",
-    "gpc_badge": "GPC signal honoured",
-    "gpc_text": "Your browser sends the Global Privacy Control signal. We treat it as an "
-    "objection to selling or sharing your data, so the categories marked with it stay off, "
-    "even with “Accept all”.",
-    "gpc_category": "Off because of your GPC signal. Tick the box to allow this category "
-    "anyway; this applies to this category only.",
-    "gpc_opt_in": "Allow despite my GPC signal",
-}
-SUMMARY = "Optional categories: %(names)s."
-PROVIDERS = "Other companies involved: %(names)s"
-STORED_FOR = "We keep your choice for %(period)s, then we ask again."
-SESSION = "until the end of the browser session"
-PARTY = {"first": "this website", "third": "a third party"}
-STORAGE = {
-    "cookie": "Cookie",
-    "local_storage": "Local storage",
-    "session_storage": "Session storage",
-    "pixel": "Pixel",
-}
-MESSAGES = (
-    *(text for pair in CATEGORY_TEXTS.values() for text in pair),
-    *TEXTS.values(),
-    SUMMARY,
-    PROVIDERS,
-    STORED_FOR,
-    SESSION,
-    *PARTY.values(),
-    *STORAGE.values(),
-)
-"""Every msgid of the ``banner`` catalog, for the completeness test."""
-
 Language = Literal["de", "en"]
 Action = Literal["given", "refused", "withdrawn"]
 Method = Literal["accept_all", "reject_all", "custom", "gpc"]
-_CATEGORY_IDS = tuple(c.value for c in CATEGORY_ORDER)
-GRANTED = frozenset({"given", "confirmed"})
-
-
-@functools.cache
-def _catalog(language: str) -> PoTranslations:
-    return PoTranslations(catalog_path(language, DOMAIN), language=language)
-
-
-def translate(message: str, language: str) -> str:
-    """``message`` (an English msgid of the ``banner`` catalog) in ``language``."""
-    return message if language == "en" else _catalog(language).gettext(message)
-
 
 _ = translate
+_CATEGORY_IDS = tuple(c.value for c in CATEGORY_ORDER)
+GRANTED = frozenset({"given", "confirmed"})
 
 
 def _canonical(value: Any) -> str:

@@ -65,7 +65,7 @@ _IN_EFFECT = (
 def current_policy(session: Session, *, clock: Clock) -> CurrentPolicy:
     """The version in effect today; :class:`Conflict` when none has been published."""
     today = german_date(clock.now())
-    row = session.execute(_IN_EFFECT, {"today": today}).first()
+    row = session.connection().execute(_IN_EFFECT, {"today": today}).first()
     if row is None:
         raise Conflict(
             "No version of the declaration is in effect yet, so there are no purposes to "

@@ -138,7 +138,7 @@ _APPEND = insert(_EVENTS)
 def _lock_head(session: Session) -> tuple[int, str]:
     """Lock the head row (creating it where the schema was built without migrations)."""
     query = _LOCK_HEAD
-    row = session.execute(query).one_or_none()
+    row = session.connection().execute(query).one_or_none()
     if row is None:
         try:
             with session.begin_nested():
@@ -304,8 +304,9 @@ def record(
         occurred_at=now,
         actor=actor,
     )
-    session.execute(_APPEND, _row(event))
-    session.execute(_MOVE_HEAD, {"new_sequence": sequence, "new_hash": event.hash})
+    connection = session.connection()
+    connection.execute(_APPEND, _row(event))
+    connection.execute(_MOVE_HEAD, {"new_sequence": sequence, "new_hash": event.hash})
     write_state(
         session,
         change,

@@ -32,7 +32,9 @@ __all__ = [
     "listed_subjects",
     "lookup",
     "lookup_subject",
-    "scan",
+    "scan_identities",
+    "scan_states",
+    "subject_range",
     "unpack_facts",
 ]
 
@@ -73,15 +75,15 @@ _SUPPRESSED_SQL: Final = (
     "WHERE kind = :kind AND scope IN (:scope_a, :scope_b) AND blind_index IN ({binds})"
 )
 _COUNT_SQL: Final = "SELECT COUNT(*) FROM {identities} WHERE kind = :kind"
-_SCAN_SQL: Final = (
-    "SELECT i.blind_index, i.subject_id, "
-    "COALESCE(s.status, '') || '|' || COALESCE(s.notice_hash, '') || '|' || "
-    "CASE WHEN s.given_at IS NULL OR s.given_at < :expires_before THEN '1' ELSE '0' END || "
-    "CASE WHEN s.confirmed_at IS NULL THEN '0' ELSE '1' END "
-    "FROM {identities} i LEFT JOIN {states} s "
-    "ON s.subject_id = i.subject_id AND s.purpose_id = :purpose "
-    "WHERE i.kind = :kind"
+_IDENTITY_SCAN_SQL: Final = "SELECT blind_index, subject_id FROM {identities} WHERE kind = :kind"
+_STATE_SCAN_SQL: Final = (
+    "SELECT subject_id, "
+    "COALESCE(status, '') || '|' || COALESCE(notice_hash, '') || '|' || "
+    "CASE WHEN given_at IS NULL OR given_at < :expires_before THEN '1' ELSE '0' END || "
+    "CASE WHEN confirmed_at IS NULL THEN '0' ELSE '1' END "
+    "FROM {states} WHERE purpose_id = :purpose"
 )
+_SUBJECT_RANGE_SQL: Final = "SELECT COALESCE(MAX(id), 0), COUNT(*) FROM {subjects}"
 _LISTED_SUBJECTS_SQL: Final = (
     "SELECT DISTINCT j.subject_id FROM {suppressions} x JOIN {identities} j "
     "ON j.kind = x.kind AND j.blind_index = x.blind_index "
@@ -98,14 +100,24 @@ _TABLES: Final = {
 }
 
 Which = Literal[
-    "state", "suppressed", "subject", "count", "scan", "listed_subjects", "listed_indexes"
+    "state",
+    "suppressed",
+    "subject",
+    "count",
+    "identity_scan",
+    "state_scan",
+    "subject_range",
+    "listed_subjects",
+    "listed_indexes",
 ]
 _TEMPLATES: Final = {
     "state": _STATE_SQL,
     "suppressed": _SUPPRESSED_SQL,
     "subject": _SUBJECT_SQL,
     "count": _COUNT_SQL,
-    "scan": _SCAN_SQL,
+    "identity_scan": _IDENTITY_SCAN_SQL,
+    "state_scan": _STATE_SCAN_SQL,
+    "subject_range": _SUBJECT_RANGE_SQL,
     "listed_subjects": _LISTED_SUBJECTS_SQL,
     "listed_indexes": _LISTED_INDEXES_SQL,
 }
@@ -290,17 +302,9 @@ def listed_indexes(session: Session, *, kind: str, scopes: Sequence[str]) -> set
     return {str(row[0]) for row in _run(session, "listed_indexes", fixed)}
 
 
-def scan(
-    session: Session, *, kind: str, purpose_id: str, expires_before: dt.datetime | None
-) -> Iterator[Sequence[Any]]:
-    """Every identity of ``kind`` with its state for the purpose, in batches (one statement).
-
-    Each row reads (blind index, subject id, facts), the facts packed into one text
-    ``status|notice hash|expired confirmed`` (see :func:`unpack_facts`) so that the
-    many rows sharing the same facts are decided once.
-    """
-    prepared = _prepare(session.get_bind().dialect, "scan", 0)
-    fixed = {"kind": kind, "purpose": purpose_id, "expires_before": expires_before}
+def _batches(session: Session, which: Which, fixed: dict[str, Any]) -> Iterator[Sequence[Any]]:
+    """The rows of a statement without bound indexes, in batches of driver rows."""
+    prepared = _prepare(session.get_bind().dialect, which, 0)
     result = session.connection().exec_driver_sql(prepared.sql, prepared.params(fixed, ()))
     # Read the driver's rows directly (no per-row wrapping for a million rows); without
     # stream_results nothing is buffered in between.
@@ -312,7 +316,30 @@ def scan(
         result.close()
 
 
+def scan_identities(session: Session, *, kind: str) -> Iterator[Sequence[Any]]:
+    """Every identity of ``kind`` as (blind index, subject id), in batches (one statement)."""
+    return _batches(session, "identity_scan", {"kind": kind})
+
+
+def scan_states(
+    session: Session, *, purpose_id: str, expires_before: dt.datetime | None
+) -> Iterator[Sequence[Any]]:
+    """Every state of the purpose as (subject id, facts), in batches (one statement).
+
+    The facts are packed into one text ``status|notice hash|expired confirmed``
+    (see :func:`unpack_facts`) so that the many rows sharing them are decided once.
+    """
+    fixed = {"purpose": purpose_id, "expires_before": expires_before}
+    return _batches(session, "state_scan", fixed)
+
+
+def subject_range(session: Session) -> tuple[int, int]:
+    """(highest subject id, number of subjects)."""
+    row = _run(session, "subject_range", {})[0]
+    return int(row[0]), int(row[1])
+
+
 def unpack_facts(facts: str) -> tuple[str | None, str | None, int, int]:
-    """(status, notice hash, expired, confirmed) from the packed text of :func:`scan`."""
+    """(status, notice hash, expired, confirmed) from the packed text of :func:`scan_states`."""
     status, notice, flags = facts.split("|")
     return status or None, notice or None, int(flags[0]), int(flags[1])

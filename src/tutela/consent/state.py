@@ -68,7 +68,11 @@ _READ_CHUNK = 500
 
 def read_state(session: Session, *, subject_id: int, purpose_id: str) -> StateRow | None:
     """The stored state, read from the database (never from the session's cache)."""
-    row = session.execute(_READ, {"key_subject": subject_id, "key_purpose": purpose_id}).first()
+    row = (
+        session.connection()
+        .execute(_READ, {"key_subject": subject_id, "key_purpose": purpose_id})
+        .first()
+    )
     return None if row is None else StateRow(*row)
 
 
@@ -128,14 +132,18 @@ def write_state(
         "updated_at": now,
     }
     if exists:
-        session.execute(_UPDATE, {"key_subject": subject_id, "key_purpose": purpose_id, **values})
+        session.connection().execute(
+            _UPDATE, {"key_subject": subject_id, "key_purpose": purpose_id, **values}
+        )
         held = session.identity_map.get(
             session.identity_key(ConsentState, (subject_id, purpose_id))
         )
         if held is not None:
             session.expire(held)
     else:
-        session.execute(_INSERT, {"subject_id": subject_id, "purpose_id": purpose_id, **values})
+        session.connection().execute(
+            _INSERT, {"subject_id": subject_id, "purpose_id": purpose_id, **values}
+        )
 
 
 def read_states(

@@ -10,6 +10,9 @@ decryption.
 
 from __future__ import annotations
 
+from typing import cast
+
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from tutela.clock import Clock
@@ -34,6 +37,10 @@ class SubjectErased(TutelaError):
     status = 410
     code = "subject-erased"
     title = "The person's data was erased"
+
+
+_KEYS = cast(Table, SubjectKey.__table__)
+_WRAPPED = select(_KEYS.c.wrapped_key).where(_KEYS.c.subject_id == bindparam("subject_id"))
 
 
 def key_id_for(subject: Subject) -> str:
@@ -68,10 +75,12 @@ def data_key(session: Session, *, subject: Subject, master: MasterKey) -> bytes:
     """The subject's unwrapped data key; :class:`SubjectErased` once it was destroyed."""
     if subject.erased_at is not None:
         raise _erased(subject)
-    row = session.get(SubjectKey, subject.id)
-    if row is None:
+    if session.autoflush:
+        session.flush()  # a key created or deleted in this transaction counts
+    wrapped = session.connection().execute(_WRAPPED, {"subject_id": subject.id}).scalar()
+    if wrapped is None:
         raise _erased(subject)
-    return unwrap_key(master, row.wrapped_key, key_id=key_id_for(subject))
+    return unwrap_key(master, wrapped, key_id=key_id_for(subject))
 
 
 def encrypt_for(

@@ -21,6 +21,7 @@ from tutela.web.admin.consent import router as admin_consent_router
 from tutela.web.admin.ratelimit import LoginLimiter
 from tutela.web.admin.routes import router as admin_router
 from tutela.web.api.consent import router as consent_api_router
+from tutela.web.api.consent_bulk import router as consent_bulk_router
 from tutela.web.api.newsletter import router as newsletter_api_router
 from tutela.web.api.routes import router as api_router
 from tutela.web.headers import SecurityHeaders
@@ -80,5 +81,6 @@ def create_app(
     app.include_router(admin_consent_router)
     app.include_router(api_router)
     app.include_router(consent_api_router)
+    app.include_router(consent_bulk_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -7,7 +7,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
 
+from tutela.clock import Clock
 from tutela.errors import VerificationFailed
 from tutela.staff.apikeys import Scope
 from tutela.staff.models import ApiKey
@@ -37,22 +39,42 @@ class MissingKey(VerificationFailed):
     title = "An API key is required"
 
 
+def authorize(
+    session: Session,
+    credentials: HTTPAuthorizationCredentials | None,
+    scope: Scope,
+    *,
+    clock: Clock,
+) -> tuple[ApiKey, bool]:
+    """The live key of the request if it carries ``scope``, and whether to touch it.
+
+    Runs in the caller's read transaction, so an endpoint on the hot path can
+    check the key and do its own reads in one transaction and one worker thread.
+    """
+    if credentials is None or not credentials.credentials:
+        raise MissingKey(KEY_FAILED)
+    key = verify_api_key(session, key=credentials.credentials, clock=clock, touch=False)
+    stale = key_needs_touch(key, clock=clock)
+    require_scope(key, scope)
+    return key, stale
+
+
+def touch(request: Request, key: ApiKey) -> None:
+    """Record the key's use (a short write; :func:`authorize` says when it is due)."""
+    state = app_state(request)
+    with transaction(state.session_factory) as session:
+        touch_api_key(session, key_id=key.id, clock=state.clock)
+
+
 def requires(scope: Scope) -> Callable[[Request, HTTPAuthorizationCredentials | None], ApiKey]:
     """A dependency that admits requests whose key is live and carries ``scope``."""
 
     def dependency(request: Request, credentials: Credentials) -> ApiKey:
-        if credentials is None or not credentials.credentials:
-            raise MissingKey(KEY_FAILED)
         state = app_state(request)
         with transaction(state.read_factory) as session:
-            key = verify_api_key(
-                session, key=credentials.credentials, clock=state.clock, touch=False
-            )
-            stale = key_needs_touch(key, clock=state.clock)
-        require_scope(key, scope)
+            key, stale = authorize(session, credentials, scope, clock=state.clock)
         if stale:
-            with transaction(state.session_factory) as session:
-                touch_api_key(session, key_id=key.id, clock=state.clock)
+            touch(request, key)
         return key
 
     return dependency

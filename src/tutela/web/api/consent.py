@@ -1,37 +1,27 @@
-"""The consent JSON API: record events, check one person or many, export receipts.
+"""The consent JSON API: record events, check one person, export receipts.
 
-``POST /check-bulk`` reads newline-delimited identities (at most
-:data:`MAX_BULK_LINES` lines and :data:`MAX_BULK_BYTES` bytes, else 413) and
-streams one JSON line per input line as ``application/x-ndjson``: a decision,
-or an error for a malformed line, while the other lines are still checked.
+The bulk check lives in :mod:`tutela.web.api.consent_bulk` under the same prefix.
 """
 
 from __future__ import annotations
 
-import io
-import json
-from collections.abc import Iterable, Iterator
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from tutela.audit import emit
 from tutela.consent import (
-    BulkResult,
-    CurrentPolicy,
     Proof,
     check,
-    check_bulk,
     current_policy,
     purpose_of,
     receipts,
     record,
 )
 from tutela.consent.events import ReceiptsExported
-from tutela.consent.scan import SCAN_MIN_VALUES
 from tutela.crypto import MasterKey
 from tutela.errors import InvalidInput, NotFound
 from tutela.policy.models import ID_PATTERN
@@ -44,18 +34,21 @@ from tutela.subjects import (
     get_or_create_subject,
     subject_by_public_id,
 )
-from tutela.web.api.auth import requires
+from tutela.web.api.auth import Credentials, authorize, requires, touch
 from tutela.web.api.consent_schemas import CheckIn, CheckOut, DecisionOut, EventIn, EventOut
 from tutela.web.api.schemas import Problem
-from tutela.web.problems import PROBLEM_JSON, problem
+from tutela.web.problems import PROBLEM_JSON
 from tutela.web.state import AppState, app_state
 
-__all__ = ["MAX_BULK_BYTES", "MAX_BULK_LINES", "router"]
+__all__ = [
+    "COMMON_RESPONSES",
+    "ConsentReader",
+    "PurposeParam",
+    "master_key",
+    "problem_responses",
+    "router",
+]
 
-MAX_BULK_BYTES: Final = 128 * 1024 * 1024
-MAX_BULK_LINES: Final = 1_000_000
-NDJSON: Final = "application/x-ndjson"
-_FLUSH_LINES: Final = 2000
 _IDENTITY_PARAMS: Final = ("email", "phone", "customer_id", "visitor_id")
 _NOT_PROOF: Final = {"subject", "kind", "value", "purpose", "action", "language"}
 _EVENT_FIELDS: Final = ("sequence", "action", "channel", "policy_version", "language")
@@ -68,24 +61,22 @@ PurposeParam = Annotated[
 ]
 
 
-def _problems(*codes: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
+def problem_responses(*codes: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for problem+json answers with these status codes."""
     return {
         status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": text}
         for status, text in codes
     }
 
 
-router = APIRouter(
-    prefix="/api/v1/consent",
-    tags=["consent"],
-    responses=_problems(
-        (401, "No API key, or an unknown or revoked one"),
-        (403, "The key lacks the scope the endpoint needs"),
-        (404, "Unknown purpose or subject"),
-        (409, "No version of the declaration is in effect"),
-        (422, "A field is malformed; 'field' or 'errors' names it"),
-    ),
+COMMON_RESPONSES: Final = problem_responses(
+    (401, "No API key, or an unknown or revoked one"),
+    (403, "The key lacks the scope the endpoint needs"),
+    (404, "Unknown purpose or subject"),
+    (409, "No version of the declaration is in effect"),
+    (422, "A field is malformed; 'field' or 'errors' names it"),
 )
+router = APIRouter(prefix="/api/v1/consent", tags=["consent"], responses=COMMON_RESPONSES)
 
 
 def master_key(request: Request) -> MasterKey:
@@ -202,7 +193,7 @@ def _one_identity(
 @router.get("/check", summary="May a purpose be pursued for one person?", response_model=CheckOut)
 def check_one(
     request: Request,
-    key: ConsentReader,
+    credentials: Credentials,
     purpose: PurposeParam,
     subject: Annotated[str | None, Query(max_length=64)] = None,
     email: Annotated[str | None, Query(max_length=512)] = None,
@@ -216,14 +207,14 @@ def check_one(
     the identity in the body) or ``subject=`` for identities.
     """
     identities = {"email": email, "phone": phone, "customer_id": customer_id}
-    return _decide(request, purpose, subject, {**identities, "visitor_id": visitor_id})
+    return _decide(request, credentials, purpose, subject, {**identities, "visitor_id": visitor_id})
 
 
 @router.post(
     "/check", summary="May a purpose be pursued for one person? (identity in the body)",
     response_model=CheckOut,
 )  # fmt: skip
-def check_one_posted(request: Request, key: ConsentReader, body: CheckIn) -> JSONResponse:
+def check_one_posted(request: Request, credentials: Credentials, body: CheckIn) -> JSONResponse:
     """Like ``GET /check``, with the person named in a JSON body instead of the URL."""
     identities = {
         "email": body.email,
@@ -231,16 +222,22 @@ def check_one_posted(request: Request, key: ConsentReader, body: CheckIn) -> JSO
         "customer_id": body.customer_id,
         "visitor_id": body.visitor_id,
     }
-    return _decide(request, body.purpose, body.subject, identities)
+    return _decide(request, credentials, body.purpose, body.subject, identities)
 
 
 def _decide(
-    request: Request, purpose: str, subject: str | None, identities: dict[str, str | None]
+    request: Request,
+    credentials: HTTPAuthorizationCredentials | None,
+    purpose: str,
+    subject: str | None,
+    identities: dict[str, str | None],
 ) -> JSONResponse:
+    """Check the key and decide in one read transaction (the call made once per mail)."""
     state = app_state(request)
-    public_id, kind, value = _one_identity(subject, identities)
-    master = master_key(request)
     with transaction(state.read_factory) as session:
+        key, stale = authorize(session, credentials, Scope.CONSENT_READ, clock=state.clock)
+        public_id, kind, value = _one_identity(subject, identities)
+        master = master_key(request)
         policy = current_policy(session, clock=state.clock)
         person = None if public_id is None else _known_subject(session, public_id)
         decision = check(
@@ -255,6 +252,8 @@ def _decide(
             default_country_code=state.settings.default_phone_country_code,
         )
         number = policy.number
+    if stale:
+        touch(request, key)
     # A plain response: this endpoint is called once per mail, so it skips re-validating
     # its own four fields.
     return JSONResponse(
@@ -265,125 +264,6 @@ def _decide(
             "policy_version": number,
         }
     )
-
-
-def _too_large(request: Request, what: str) -> Response:
-    return problem(
-        request,
-        status=413,
-        title="The request body is too large",
-        detail=f"{what} accepted by a bulk check. Split the list into several requests.",
-        type_="https://tutela.dev/problems/too-large",
-    )
-
-
-def _lines(body: bytes) -> Iterator[str]:
-    for raw in io.BytesIO(body):
-        yield raw.rstrip(b"\r\n").decode("utf-8", errors="replace")
-
-
-def _line(result: BulkResult) -> str:
-    if result.error is not None:
-        return json.dumps({"line": result.line, "error": result.error}, ensure_ascii=False)
-    allowed = "true" if result.allowed else "false"
-    # reason codes are fixed lower-case words: no escaping needed
-    return f'{{"line":{result.line},"allowed":{allowed},"reason":"{result.reason}"}}'
-
-
-def _ndjson(
-    state: AppState,
-    *,
-    body: bytes,
-    lines: int,
-    policy: CurrentPolicy,
-    purpose: str,
-    kind: IdentityKind,
-    master: MasterKey,
-) -> Iterator[bytes]:
-    values: Iterable[str] = _lines(body)
-    if lines >= SCAN_MIN_VALUES:
-        values = list(values)  # lets a large request be answered by one scan
-    with state.read_factory() as session, session.begin():
-        results = check_bulk(
-            session,
-            purpose_id=purpose,
-            kind=kind,
-            values=values,
-            master=master,
-            clock=state.clock,
-            declaration=policy.declaration,
-            default_country_code=state.settings.default_phone_country_code,
-        )
-        out: list[str] = []
-        for result in results:
-            out.append(_line(result))
-            if len(out) >= _FLUSH_LINES:
-                out.append("")
-                yield "\n".join(out).encode("utf-8")
-                out.clear()
-        if out:
-            out.append("")
-            yield "\n".join(out).encode("utf-8")
-
-
-async def _read_body(request: Request) -> tuple[bytes, int] | Response:
-    """The body and its line count, read piece by piece; 413 once it is too large."""
-    limit = MAX_BULK_BYTES
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return _too_large(request, f"The body has {declared} bytes; at most {limit} are")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            return _too_large(request, f"The body is longer than {limit} bytes, the most")
-    lines = body.count(b"\n") + (1 if body and not body.endswith(b"\n") else 0)
-    if lines > MAX_BULK_LINES:
-        return _too_large(request, f"The body has {lines} lines; at most {MAX_BULK_LINES} are")
-    return bytes(body), lines
-
-
-@router.post(
-    "/check-bulk",
-    summary="Check many identities of one kind for one purpose",
-    response_class=StreamingResponse,
-    responses={
-        200: {"content": {NDJSON: {}}, "description": "One JSON object per input line"},
-        **_problems((413, "More than the allowed bytes or lines")),
-    },
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "description": "One identity value per line (UTF-8), at most 1,000,000 lines.",
-            "content": {"text/plain": {"schema": {"type": "string"}}},
-        }
-    },
-)
-async def check_many(
-    request: Request,
-    key: ConsentReader,
-    purpose: PurposeParam,
-    kind: Annotated[IdentityKind, Query(description="The kind of every line")],
-) -> Response:
-    """Answers ``{"line": n, "allowed": …, "reason": …}`` or ``{"line": n, "error": …}``."""
-    state = app_state(request)
-    read = await _read_body(request)
-    if isinstance(read, Response):
-        return read
-    body, lines = read
-    master = await run_in_threadpool(master_key, request)
-
-    def resolve() -> CurrentPolicy:
-        with transaction(state.read_factory) as session:
-            policy = current_policy(session, clock=state.clock)
-            purpose_of(policy, purpose)
-            return policy
-
-    policy = await run_in_threadpool(resolve)
-    stream = _ndjson(
-        state, body=body, lines=lines, policy=policy, purpose=purpose, kind=kind, master=master
-    )
-    return StreamingResponse(stream, media_type=NDJSON)
 
 
 @router.get("/subjects/{public_id}/receipts", summary="A person's consent receipts")
