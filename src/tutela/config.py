@@ -10,6 +10,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("tutela-data")
 
+GermanStateCode = Literal[
+    "BB", "BE", "BW", "BY", "HB", "HE", "HH", "MV", "NI", "NW", "RP", "SH", "SL", "SN", "ST", "TH"
+]
+"""A German state as ISO 3166-2:DE code without the ``DE-`` prefix."""
+
 
 class Settings(BaseSettings):
     """Runtime configuration; build one explicitly in tests."""
@@ -57,6 +62,32 @@ class Settings(BaseSettings):
         pattern=r"^[1-9][0-9]{0,2}$",
         description="Country calling code for phone numbers written without one.",
     )
+    controller_state: GermanStateCode | None = Field(
+        default=None,
+        description="German state whose public holidays move request deadlines; default: the "
+        "state in the declaration's controller address, else only nationwide holidays.",
+    )
+    app_assertion_key: SecretStr | None = Field(
+        default=None,
+        description="Shared secret (at least 32 characters) the operator's application signs "
+        "in-app privacy requests of signed-in customers with.",
+    )
+    dsr_submissions_per_day: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Requests per identity and day before further ones are flagged for review.",
+    )
+
+    @field_validator("app_assertion_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError(
+                "the app assertion key must be at least 32 characters; generate one with: "
+                'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+            )
+        return value
 
     @field_validator("data_dir")
     @classmethod

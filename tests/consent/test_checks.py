@@ -392,3 +392,44 @@ def test_auto_scans_large_requests_and_needs_a_list_to_scan(
             strategy="scan",
         )
     assert caught.value.extra["field"] == "values"
+
+
+@pytest.mark.usefixtures("published")
+def test_the_scan_copes_with_subjects_newer_than_its_range(
+    session: Session,
+    master: MasterKey,
+    clock: FrozenClock,
+    declaration: Declaration,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On PostgreSQL each statement reads afresh: states may name subjects the range missed."""
+    _seed(session, master, clock, declaration)
+    values = _values()[:3000]
+    with session.begin():
+        looked_up = [
+            (r.allowed, r.reason)
+            for r in check_bulk(
+                session,
+                purpose_id="newsletter",
+                kind="email",
+                values=values,
+                master=master,
+                clock=clock,
+                strategy="lookup",
+            )
+        ]
+    monkeypatch.setattr(scan_module, "subject_range", lambda session: (1, 1))
+    with session.begin():
+        scanned = [
+            (r.allowed, r.reason)
+            for r in check_bulk(
+                session,
+                purpose_id="newsletter",
+                kind="email",
+                values=values,
+                master=master,
+                clock=clock,
+                strategy="scan",
+            )
+        ]
+    assert scanned == looked_up

@@ -32,3 +32,11 @@ def test_parse_role_names_the_choices() -> None:
     assert parse_role(" DPO ") is Role.DPO
     with pytest.raises(InvalidInput, match="admin, dpo, support"):
         parse_role("owner")
+
+
+@pytest.mark.promise("P19")
+def test_support_may_list_but_not_lift_a_suppression() -> None:
+    assert allows(Role.SUPPORT, Permission.RECORD_WITHDRAWALS)
+    assert not allows(Role.SUPPORT, Permission.LIFT_SUPPRESSIONS)
+    assert allows(Role.DPO, Permission.LIFT_SUPPRESSIONS)
+    assert allows(Role.ADMIN, Permission.LIFT_SUPPRESSIONS)

@@ -367,3 +367,10 @@ def test_the_check_records_when_its_key_was_last_used(
     with session_factory() as session:
         used = session.scalars(select(ApiKey.last_used_at)).one()
     assert used == clock.now()
+
+
+@pytest.mark.promise("P19")
+def test_a_check_without_a_key_is_401_before_its_input_is_looked_at(client: TestClient) -> None:
+    response = client.get(CHECK, params={"purpose": "Not A Purpose!", "email": "x" * 600})
+    assert_problem(response, 401)
+    assert_problem(client.post(CHECK, json={"purpose": ["not", "text"]}), 401)

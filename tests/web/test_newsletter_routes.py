@@ -8,17 +8,20 @@ import email.policy
 import re
 from collections.abc import Callable, Iterator
 from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from jinja2.ext import babel_extract
-from sqlalchemy import func, select
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tutela.clock import FrozenClock
 from tutela.config import Settings
 from tutela.consent.checks import check
 from tutela.consent.doi_expiry import install_expiry_master
+from tutela.consent.sign_up_queue import SIGN_UP_JOB, install_sign_up_master
 from tutela.consent.terms import Reason
 from tutela.crypto import MasterKey, load_or_create_master_key
 from tutela.i18n import TEMPLATE_DIR
@@ -26,6 +29,7 @@ from tutela.jobs import Job, Worker, registry
 from tutela.mail import FileOutbox, MailDelivery, install_delivery
 from tutela.policy.models_db import PolicyVersion
 from tutela.subjects import SubjectVault
+from tutela.web.app import create_app
 from tutela.web.public import newsletter
 
 ADDRESS = "anna@example.org"
@@ -51,9 +55,11 @@ def outbox(settings: Settings, master: MasterKey) -> Iterator[FileOutbox]:
     )
     previous = install_delivery(delivery)
     previous_master = install_expiry_master(master)
+    previous_sign_up = install_sign_up_master(master, settings)
     yield box
     install_delivery(previous)
     install_expiry_master(previous_master)
+    install_sign_up_master(*previous_sign_up)
 
 
 @pytest.fixture
@@ -210,8 +216,9 @@ def test_every_address_state_gets_the_same_202_and_no_second_mail(
     bodies = {r.text for r in (first, repeated, other)}  # type: ignore[attr-defined]
     assert {r.status_code for r in (first, repeated, other)} == {202}  # type: ignore[attr-defined]
     assert len(bodies) == 1
-    assert mail_jobs(session_factory) == 2
+    assert mail_jobs(session_factory) == 0  # the worker carries the sign-ups out
     worker.run_until_idle()
+    assert mail_jobs(session_factory) == 2
     assert sorted(str(m["To"]) for m in mails(outbox)) == [ADDRESS, "bert@example.org"]
 
 
@@ -326,3 +333,82 @@ def test_every_message_has_a_german_translation() -> None:
     for message in found:
         german = newsletter.translate(message, "de")
         assert set(placeholders.findall(message)) == set(placeholders.findall(german)), message
+
+
+def sql_of(engine: Engine, send: Callable[[], object]) -> list[str]:
+    """The SQL text of every statement ``send`` makes the app run."""
+    seen: list[str] = []
+
+    def note(*args: Any) -> None:
+        seen.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        send()
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    return seen
+
+
+@pytest.mark.promise("P04")
+def test_known_and_new_addresses_cost_the_same_statements_by_form_and_api(
+    client: TestClient,
+    engine: Engine,
+    published: PolicyVersion,
+    outbox: FileOutbox,
+    worker: Worker,
+    make_key: Callable[..., str],
+) -> None:
+    writer = bearer(make_key("consent:write"))
+    client.post(API, json={"email": ADDRESS, "purpose": "newsletter"}, headers=writer)
+    worker.run_until_idle()  # the address is now known, with a pending sign-up
+
+    def by_form(address: str) -> list[str]:
+        data = {**form_fields(client), "email": address, "consent": "yes"}
+        return sql_of(engine, lambda: client.post("/newsletter", data=data))
+
+    def by_api(address: str) -> list[str]:
+        body = {"email": address, "purpose": "newsletter"}
+        return sql_of(engine, lambda: client.post(API, json=body, headers=writer))
+
+    for send in (by_form, by_api):
+        known, new = send(ADDRESS), send("new@example.org")
+        assert known == new
+        assert any(s.lstrip().upper().startswith("INSERT INTO JOBS") for s in new)
+    with engine.connect() as conn:
+        payloads = list(conn.scalars(select(Job.payload).where(Job.kind == SIGN_UP_JOB)))
+    assert len(payloads) == 5
+    assert not [p for p in payloads if "example.org" in p]
+    worker.run_until_idle()
+    assert sorted(str(m["To"]) for m in mails(outbox)) == [ADDRESS, "new@example.org"]
+
+
+def test_the_demo_worker_still_sends_the_confirmation_mail(db_url: str, tmp_path: Path) -> None:
+    """What `make demo` runs: the composition root's handlers and keys, the app, a worker."""
+    from tutela.cli.runtime import Runtime
+    from tutela.cli.server import _demo_content, init_data_dir, install_job_handlers
+
+    runtime = Runtime(settings=Settings(data_dir=tmp_path / "demo", database_url=db_url))
+    _demo_content(runtime, init_data_dir(runtime))
+    from tutela.dsr.jobs import install_runtime
+
+    saved = (install_delivery(None), install_expiry_master(None), install_sign_up_master(None))
+    saved_dsr = install_runtime(None)
+    try:
+        app = create_app(runtime.settings, engine=runtime.engine, clock=runtime.clock)
+        with TestClient(app) as demo:
+            assert submit(demo).status_code == 202  # type: ignore[attr-defined]
+        install_sign_up_master(None)  # as in a `tutela worker` process of its own
+        install_job_handlers(runtime)
+        Worker(
+            runtime.session_factory, registry=registry, worker_id="demo", clock=runtime.clock
+        ).run_until_idle()
+    finally:
+        install_delivery(saved[0])
+        install_expiry_master(saved[1])
+        install_sign_up_master(*saved[2])
+        install_runtime(saved_dsr)
+        runtime.engine.dispose()
+    [message] = mails(FileOutbox(runtime.settings.outbox_dir))
+    assert message["To"] == ADDRESS
+    assert confirm_token(message)

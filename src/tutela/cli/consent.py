@@ -3,6 +3,8 @@
 A person is named by exactly one of ``--email``, ``--phone`` or ``--customer-id``
 and found through the blind index. ``show`` opens the person's records only with
 a reason from the fixed list and writes the opening to the audit trail first.
+The suppression list commands (``suppress``, ``lift``, ``suppressed``) live in
+:mod:`tutela.cli.suppression`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from tutela.cli import suppression as suppression_commands
 from tutela.cli.console import err, out
 from tutela.cli.state import runtime_of
 
@@ -26,7 +29,8 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     help="Consent records: record withdrawals received by e-mail, letter, fax or phone; "
-    "show a person's history, check a purpose, verify the ledger."
+    "show a person's history, check a purpose, verify the ledger; list, look up and lift "
+    "addresses on the suppression list."
 )
 
 UNKNOWN = "No person is known under this {label}; nothing was {done}."
@@ -345,3 +349,6 @@ def verify(ctx: typer.Context) -> None:
         f"{result.reason}"
     )
     raise typer.Exit(1)
+
+
+suppression_commands.register(app)

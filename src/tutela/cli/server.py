@@ -89,7 +89,13 @@ def init(ctx: typer.Context, data_dir: DataDirOption = None) -> None:
     out.print(f"  tutela --data-dir {runtime.settings.data_dir} serve")
 
 
-JOB_MODULES = ("tutela.mail", "tutela.consent.double_opt_in", "tutela.consent.doi_expiry")
+JOB_MODULES = (
+    "tutela.mail",
+    "tutela.consent.double_opt_in",
+    "tutela.consent.doi_expiry",
+    "tutela.consent.sign_up_queue",
+    "tutela.dsr.jobs",
+)
 
 
 def install_job_handlers(runtime: Runtime) -> None:
@@ -101,6 +107,9 @@ def install_job_handlers(runtime: Runtime) -> None:
     import importlib
 
     from tutela.consent.doi_expiry import install_expiry_master
+    from tutela.consent.sign_up_queue import install_sign_up_master
+    from tutela.dsr.jobs import install_runtime
+    from tutela.dsr.notices import DsrRuntime
     from tutela.mail import delivery_from_settings, install_delivery
     from tutela.subjects import SubjectVault
 
@@ -109,6 +118,8 @@ def install_job_handlers(runtime: Runtime) -> None:
     master = runtime.master_key
     install_delivery(delivery_from_settings(runtime.settings, vault=SubjectVault(master)))
     install_expiry_master(master)
+    install_sign_up_master(master, runtime.settings)
+    install_runtime(DsrRuntime(master=master, settings=runtime.settings))
 
 
 def _adopt_address(runtime: Runtime, host: str, port: int) -> None:

@@ -87,11 +87,16 @@ def _subjects(
         suppressed = judge.decide_row(None, None, 0, 0, 1)
         for subject_id in listed:
             by_subject[subject_id] = suppressed
+    if codes is not None and by_subject:
+        # PostgreSQL reads each statement afresh: subjects newer than the range may show up.
+        newest = max(by_subject)
+        if newest >= len(codes):
+            codes.extend(bytes(newest + 1 - len(codes)))
     if codes is not None:
         for subject_id, decision in by_subject.items():
             code = code_of.get(id(decision))
             if code is None:
-                if len(choices) == _MAX_CODES or subject_id > highest:
+                if len(choices) == _MAX_CODES:
                     return _Subjects(choices=[nothing], codes=None, by_subject=by_subject)
                 code = code_of[id(decision)] = len(choices)
                 choices.append(decision)
@@ -154,16 +159,15 @@ def scan_decisions(
         pending = helper.submit(
             _subjects, session, judge=judge, purpose_id=purpose_id, scopes=scopes
         )
-        try:
-            wanted, repeats, errors = _prepare(
-                values,
-                kind=kind,
-                master=master,
-                chunk=chunk,
-                default_country_code=default_country_code,
-            )
-        finally:
-            known = pending.result()
+        # Should this raise, leaving the block still waits for the helper to finish.
+        wanted, repeats, errors = _prepare(
+            values,
+            kind=kind,
+            master=master,
+            chunk=chunk,
+            default_country_code=default_country_code,
+        )
+        known = pending.result()
     decisions: list[Decision | None] = [None] * len(values)
     found = wanted.get
     choices, codes, by_subject = known.choices, known.codes, known.by_subject

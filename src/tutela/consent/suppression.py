@@ -10,13 +10,22 @@ that apply to the purpose (the purpose id, and ``direct_marketing`` for a
 direct-marketing purpose), its own index is listed or any identity of the
 same subject is listed — so an address added to a person after they objected
 is covered too.
+
+Staff list an address of someone Tutela may not know with
+:func:`suppress_address` and lift one with :func:`lift_suppression`; both need a
+reason that goes into the audit trail (never the address itself, which only
+ever exists here as its blind index). :func:`listing_of` answers where one
+address stands, :func:`scope_choices` and :func:`check_scope` name the scopes
+staff may choose, and :func:`masked` is how an address given by staff is shown
+back to them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import delete, literal, select, union
+from sqlalchemy import delete, literal, or_, select, union
 from sqlalchemy.orm import Session, aliased
 
 from tutela.audit import emit
@@ -26,14 +35,21 @@ from tutela.consent.models import Suppression
 from tutela.consent.terms import DIRECT_MARKETING
 from tutela.crypto import MasterKey
 from tutela.errors import InvalidInput
-from tutela.policy.models import Purpose
+from tutela.policy.models import Declaration, LegalBasis, Purpose
 from tutela.subjects import IdentityKind, Subject, SubjectIdentity, index_of, normalize
 from tutela.subjects.identity import identity_kind
 
 __all__ = [
+    "MAX_STAFF_REASON",
     "OBJECTION",
+    "STAFF_ENTRY",
+    "Listing",
+    "check_scope",
     "is_suppressed",
     "lift_suppression",
+    "listing_of",
+    "masked",
+    "scope_choices",
     "scopes_for",
     "suppress_address",
     "suppress_subject",
@@ -41,7 +57,11 @@ __all__ = [
 
 OBJECTION = "objection"
 STAFF_ENTRY = "staff_entry"
+MAX_STAFF_REASON = 500
+"""Longest reason staff may give for listing or lifting an address."""
 _REASON_LENGTH = 32
+_MIN_ECHO = 6
+"""Values shorter than this are not searched for in a reason (too many false alarms)."""
 
 
 def scopes_for(purpose: Purpose) -> tuple[str, ...]:
@@ -114,9 +134,12 @@ def suppress_subject(
     return added
 
 
-def _index(master: MasterKey, kind: IdentityKind | str, value: str) -> tuple[IdentityKind, str]:
+def _index(
+    master: MasterKey, kind: IdentityKind | str, value: str, default_country_code: str
+) -> tuple[IdentityKind, str]:
     member = identity_kind(kind)
-    return member, index_of(master, member, normalize(member, value))
+    normalized = normalize(member, value, default_country_code=default_country_code)
+    return member, index_of(master, member, normalized)
 
 
 def _check_scope(scope: str) -> str:
@@ -129,6 +152,101 @@ def _check_scope(scope: str) -> str:
     return text
 
 
+def scope_choices(declaration: Declaration | None) -> tuple[str, ...]:
+    """The scopes staff may list an address for: all direct marketing, then every purpose
+    of ``declaration`` that rests on consent or is direct marketing (in declared order)."""
+    if declaration is None:
+        return (DIRECT_MARKETING,)
+    ids = [
+        p.id
+        for p in declaration.purposes
+        if p.is_direct_marketing or p.soft_opt_in or p.legal_basis is LegalBasis.CONSENT
+    ]
+    return (DIRECT_MARKETING, *ids)
+
+
+def check_scope(scope: str, *, choices: Sequence[str]) -> str:
+    """``scope`` without surrounding blanks when it is one of ``choices``; InvalidInput if not."""
+    text = scope.strip()
+    if text not in choices:
+        named = ", ".join(choices)
+        raise InvalidInput(
+            f"scope: {text[:64]!r} is not a suppression scope; use one of {named}.",
+            field="scope",
+        )
+    return text
+
+
+def _compact(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+def _staff_reason(reason: str | None, *, value: str, normalized: str, required: bool) -> str | None:
+    """The reason as it goes into the audit trail; InvalidInput (``issue``: ``missing``,
+    ``too_long`` or ``address``) when it is missing, too long, or repeats the address
+    (the trail keeps ids, never addresses)."""
+    text = " ".join((reason or "").split())
+    if not text:
+        if not required:
+            return None
+        raise InvalidInput(
+            "reason: say why the address may be used again, such as the person's "
+            "written request to receive offers again.",
+            field="reason",
+            issue="missing",
+        )
+    if len(text) > MAX_STAFF_REASON:
+        raise InvalidInput(
+            f"reason: keep the reason to {MAX_STAFF_REASON} characters; a ticket number "
+            "is enough to find the details.",
+            field="reason",
+            issue="too_long",
+        )
+    said = _compact(text)
+    if any(echo in said for echo in _echoes(value, normalized)):
+        raise InvalidInput(
+            "reason: leave the address out of the reason, in any spelling — also the part "
+            "of an e-mail address before the @ and a phone number with or without its "
+            "country code; the audit trail keeps no addresses. Give a ticket number instead.",
+            field="reason",
+            issue="address",
+        )
+    return text
+
+
+def _echoes(value: str, normalized: str) -> set[str]:
+    """Compact forms of an address a reason must not contain (best effort): as typed, as
+    stored, an e-mail address's local part (with and without ``+tag``), and a phone
+    number's digits after the first three, which end the national number whatever the
+    country code's length, so ``0151 2345678`` is caught for ``+49 151 2345678``."""
+    forms = {value, normalized}
+    local, at, _domain = normalized.rpartition("@")
+    if at:
+        forms.update((local, local.split("+", 1)[0]))
+    elif normalized.startswith("+") and normalized[1:].isdigit():
+        forms.add(normalized[4:])
+    compact = (_compact(form) for form in forms)
+    return {form for form in compact if len(form) >= _MIN_ECHO}
+
+
+def masked(kind: IdentityKind | str, value: str, *, default_country_code: str = "49") -> str:
+    """How an address staff typed is shown back: enough to recognise it, not to read it.
+
+    ``Anna.Muster@Example.org`` → ``a***@example.org``; ``+49 151 2345678`` →
+    ``+49***78``; ``K-100234`` → ``K***4``. Invalid values raise InvalidInput.
+    """
+    member = identity_kind(kind)
+    normalized = normalize(member, value, default_country_code=default_country_code)
+    if member is IdentityKind.EMAIL:
+        local, _at, domain = normalized.rpartition("@")
+        return f"{local[:1]}***@{domain}"
+    if member is IdentityKind.PHONE:
+        return f"{normalized[:3]}***{normalized[-2:]}"
+    if len(normalized) >= _MIN_ECHO:
+        return f"{normalized[:1]}***{normalized[-1:]}"
+    return "***"
+
+
 def suppress_address(
     session: Session,
     *,
@@ -138,17 +256,23 @@ def suppress_address(
     master: MasterKey,
     clock: Clock,
     actor: str,
-    reason: str = STAFF_ENTRY,
+    reason: str | None = None,
+    default_country_code: str = "49",
 ) -> bool:
-    """List one address (known to Tutela or not) for ``scope``; ``True`` if it was new."""
-    member, index = _index(master, kind, value)
+    """List one address (known to Tutela or not) for ``scope``; ``True`` if it was new.
+
+    The entry is marked as entered by staff; ``reason`` (optional here, asked for by
+    the CLI and the console) goes into the audit trail with the entry.
+    """
+    member = identity_kind(kind)
+    normalized = normalize(member, value, default_country_code=default_country_code)
+    index = index_of(master, member, normalized)
     scope = _check_scope(scope)
-    added = _insert(
-        session, [(member.value, index)], scope=scope, reason=reason[:_REASON_LENGTH], clock=clock
-    )
+    said = _staff_reason(reason, value=value, normalized=normalized, required=False)
+    added = _insert(session, [(member.value, index)], scope=scope, reason=STAFF_ENTRY, clock=clock)
     if added:
         event = AddressesSuppressed(subject_id=None, scope=scope, kinds=(member.value,), added=1)
-        emit(session, event, actor=actor, clock=clock)
+        emit(session, event, actor=actor, clock=clock, reason=said)
     return bool(added)
 
 
@@ -162,19 +286,17 @@ def lift_suppression(
     clock: Clock,
     actor: str,
     reason: str,
+    default_country_code: str = "49",
 ) -> int:
     """Remove an address from the list for ``scope`` (a staff decision with a reason).
 
     Only the listed address is removed; other addresses of the same person stay
     listed. Returns how many entries were removed (0 or 1).
     """
-    if not reason.strip():
-        raise InvalidInput(
-            "reason: say why the address may be used again, such as the person's "
-            "written request to receive offers again.",
-            field="reason",
-        )
-    member, index = _index(master, kind, value)
+    member = identity_kind(kind)
+    normalized = normalize(member, value, default_country_code=default_country_code)
+    said = _staff_reason(reason, value=value, normalized=normalized, required=True)
+    index = index_of(master, member, normalized)
     scope = _check_scope(scope)
     result = session.execute(
         delete(Suppression).where(
@@ -186,8 +308,57 @@ def lift_suppression(
     removed = int(getattr(result, "rowcount", 0) or 0)
     if removed:
         event = SuppressionLifted(kind=member.value, scope=scope, removed=removed)
-        emit(session, event, actor=actor, clock=clock, reason=reason)
+        emit(session, event, actor=actor, clock=clock, reason=said)
     return removed
+
+
+@dataclass(frozen=True)
+class Listing:
+    """Where one address stands on the suppression list."""
+
+    own: tuple[str, ...]
+    """Scopes the address itself is listed for."""
+    through_person: tuple[str, ...]
+    """Scopes another address of the same person is listed for; they cover this one too."""
+
+    @property
+    def listed(self) -> bool:
+        return bool(self.own or self.through_person)
+
+
+def listing_of(
+    session: Session,
+    *,
+    kind: IdentityKind | str,
+    value: str,
+    master: MasterKey,
+    default_country_code: str = "49",
+) -> Listing:
+    """The scopes one address is listed for, itself and through the person holding it."""
+    member, index = _index(master, kind, value, default_country_code)
+    own = session.scalars(
+        select(Suppression.scope)
+        .where(Suppression.kind == member.value, Suppression.blind_index == index)
+        .distinct()
+    )
+    mine, other = aliased(SubjectIdentity), aliased(SubjectIdentity)
+    through = session.scalars(
+        select(Suppression.scope)
+        .select_from(mine)
+        .join(other, other.subject_id == mine.subject_id)
+        .join(
+            Suppression,
+            (Suppression.kind == other.kind) & (Suppression.blind_index == other.blind_index),
+        )
+        .where(
+            mine.kind == member.value,
+            mine.blind_index == index,
+            or_(other.kind != member.value, other.blind_index != index),
+        )
+        .distinct()
+    )
+    own_scopes = tuple(sorted(str(scope) for scope in own))
+    return Listing(own=own_scopes, through_person=tuple(sorted(str(scope) for scope in through)))
 
 
 def is_suppressed(

@@ -4,7 +4,8 @@ Three roles exist. ``admin`` runs the installation (staff accounts, API keys);
 ``dpo`` (the data protection officer) owns the declaration and the requests;
 ``support`` answers people and reads what the others publish; every role may
 open a person's consent records (with a reason, see :mod:`tutela.staff.access`)
-and record a withdrawal that reached staff. The web layer
+and record a withdrawal that reached staff; only the DPO and admins may lift a
+suppression (putting an address back into reach of direct marketing). The web layer
 asks :func:`allows` before showing a page; services that change state call
 :func:`require`.
 """
@@ -31,6 +32,7 @@ class Permission(StrEnum):
     VIEW_CONSENT = "view_consent"
     OPEN_SUBJECT_RECORDS = "open_subject_records"
     RECORD_WITHDRAWALS = "record_withdrawals"
+    LIFT_SUPPRESSIONS = "lift_suppressions"
     EXPORT_CONSENT_RECEIPTS = "export_consent_receipts"
 
 
@@ -44,6 +46,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.VIEW_CONSENT,
             Permission.OPEN_SUBJECT_RECORDS,
             Permission.RECORD_WITHDRAWALS,
+            Permission.LIFT_SUPPRESSIONS,
             Permission.EXPORT_CONSENT_RECEIPTS,
         }
     ),

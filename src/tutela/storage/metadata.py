@@ -16,6 +16,7 @@ MODEL_MODULES = (
     "tutela.staff.models",
     "tutela.subjects.models",
     "tutela.consent.models",
+    "tutela.dsr.models",
 )
 
 for _name in MODEL_MODULES:

@@ -75,7 +75,7 @@ def data_key(session: Session, *, subject: Subject, master: MasterKey) -> bytes:
     """The subject's unwrapped data key; :class:`SubjectErased` once it was destroyed."""
     if subject.erased_at is not None:
         raise _erased(subject)
-    if session.autoflush:
+    if any(isinstance(held, SubjectKey) for held in (*session.new, *session.deleted)):
         session.flush()  # a key created or deleted in this transaction counts
     wrapped = session.connection().execute(_WRAPPED, {"subject_id": subject.id}).scalar()
     if wrapped is None:

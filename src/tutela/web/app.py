@@ -20,6 +20,7 @@ from tutela.web import problems
 from tutela.web.admin.consent import router as admin_consent_router
 from tutela.web.admin.ratelimit import LoginLimiter
 from tutela.web.admin.routes import router as admin_router
+from tutela.web.admin.suppressions import router as admin_suppressions_router
 from tutela.web.api.consent import router as consent_api_router
 from tutela.web.api.consent_bulk import router as consent_bulk_router
 from tutela.web.api.newsletter import router as newsletter_api_router
@@ -79,6 +80,7 @@ def create_app(
     app.include_router(unsubscribe_router)
     app.include_router(admin_router)
     app.include_router(admin_consent_router)
+    app.include_router(admin_suppressions_router)
     app.include_router(api_router)
     app.include_router(consent_api_router)
     app.include_router(consent_bulk_router)

@@ -8,7 +8,8 @@ the audit trail (``staff.subject_opened``) and answered with a short-lived
 grant, signed for this staff session and this person, that the person view,
 the receipts download and the withdrawal form require. The person view's
 address holds only the subject's public id. Error codes and labels become
-sentences in ``templates/admin/consent_labels.html.j2``.
+sentences in ``templates/admin/consent_labels.html.j2``. The suppression list
+page lives in :mod:`tutela.web.admin.suppressions`.
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tutela.calendar import german_date
-from tutela.consent import Action, Channel, CurrentPolicy, Proof, Suppression, receipts, record
+from tutela.consent import Action, Channel, CurrentPolicy, Proof, receipts, record
 from tutela.consent.unsubscribe import stop_action
 from tutela.crypto import MasterKey
 from tutela.errors import InvalidInput, NotFound
@@ -56,7 +56,6 @@ FormText = Annotated[str, Form()]
 
 GRANT_COOKIE = "tutela_consent_grant"
 GRANT_LIFETIME = dt.timedelta(minutes=10)
-PAGE_SIZE = 100
 MAX_WITHDRAWAL_NOTE = 500
 ALL_MARKETING = "all_direct_marketing"
 SEARCH_KINDS = tuple(
@@ -81,9 +80,10 @@ def _master(request: Request, state: AppState) -> MasterKey:
     return state.master_key()
 
 
-def _page(
+def console_page(
     request: Request, template: str, staff: StaffContext, values: dict[str, Any], status: int
 ) -> Response:
+    """A consent page: the staff member, form token and role label, then ``values``."""
     language = page_language(request)
     labels = role_labels(language)
     context: dict[str, Any] = {
@@ -166,7 +166,7 @@ def _overview(
         "reason_needed": bool(request.query_params.get("reason_needed")),
         "form": form or {},
     }
-    return _page(request, "admin/consent_overview.html.j2", staff, values, status)
+    return console_page(request, "admin/consent_overview.html.j2", staff, values, status)
 
 
 @router.get("")
@@ -265,7 +265,7 @@ def _person_page(
         error=error,
         form=form or {},
     )
-    return _page(request, "admin/consent_person.html.j2", staff, values, status)
+    return console_page(request, "admin/consent_person.html.j2", staff, values, status)
 
 
 @router.get("/people/{public_id}")
@@ -363,25 +363,3 @@ def record_withdrawal(
     except FormError as exc:
         return _person_page(request, staff, public_id, error=exc.code, form=form, status=422)
     return RedirectResponse(f"/admin/consent/people/{public_id}?recorded=1", status_code=303)
-
-
-# --- the suppression list ---------------------------------------------------------------------
-
-
-@router.get("/suppressions")
-def suppressions(request: Request, staff: Staff, page: int = 1) -> Response:
-    """The suppression list: kind, scope, reason and date; never an address."""
-    staff.require(Permission.VIEW_CONSENT)
-    state = app_state(request)
-    page = max(page, 1)
-    with transaction(state.read_factory) as session:
-        total = suppression_total(session)
-        query = (
-            select(Suppression)
-            .order_by(Suppression.created_at.desc(), Suppression.id.desc())
-            .limit(PAGE_SIZE)
-            .offset((page - 1) * PAGE_SIZE)
-        )
-        rows = list(session.scalars(query))
-    values = {"rows": rows, "total": total, "page": page, "has_next": page * PAGE_SIZE < total}
-    return _page(request, "admin/consent_suppressions.html.j2", staff, values, 200)

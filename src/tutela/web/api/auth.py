@@ -39,6 +39,19 @@ class MissingKey(VerificationFailed):
     title = "An API key is required"
 
 
+async def present_key(credentials: Credentials) -> HTTPAuthorizationCredentials:
+    """A dependency that answers 401 at once when no key is sent (before any validation).
+
+    It costs no worker thread; the key itself is checked by :func:`authorize`.
+    """
+    if credentials is None or not credentials.credentials:
+        raise MissingKey(KEY_FAILED)
+    return credentials
+
+
+PresentKey = Annotated[HTTPAuthorizationCredentials, Depends(present_key)]
+
+
 def authorize(
     session: Session,
     credentials: HTTPAuthorizationCredentials | None,

@@ -34,7 +34,7 @@ from tutela.subjects import (
     get_or_create_subject,
     subject_by_public_id,
 )
-from tutela.web.api.auth import Credentials, authorize, requires, touch
+from tutela.web.api.auth import PresentKey, authorize, requires, touch
 from tutela.web.api.consent_schemas import CheckIn, CheckOut, DecisionOut, EventIn, EventOut
 from tutela.web.api.schemas import Problem
 from tutela.web.problems import PROBLEM_JSON
@@ -193,7 +193,7 @@ def _one_identity(
 @router.get("/check", summary="May a purpose be pursued for one person?", response_model=CheckOut)
 def check_one(
     request: Request,
-    credentials: Credentials,
+    credentials: PresentKey,
     purpose: PurposeParam,
     subject: Annotated[str | None, Query(max_length=64)] = None,
     email: Annotated[str | None, Query(max_length=512)] = None,
@@ -214,7 +214,7 @@ def check_one(
     "/check", summary="May a purpose be pursued for one person? (identity in the body)",
     response_model=CheckOut,
 )  # fmt: skip
-def check_one_posted(request: Request, credentials: Credentials, body: CheckIn) -> JSONResponse:
+def check_one_posted(request: Request, credentials: PresentKey, body: CheckIn) -> JSONResponse:
     """Like ``GET /check``, with the person named in a JSON body instead of the URL."""
     identities = {
         "email": body.email,

@@ -1,7 +1,8 @@
 """``POST /api/v1/newsletter/subscriptions``: double opt-in sign-up for the operator's own forms.
 
-Needs an API key with ``consent:write``; answers 202 with the same body whatever the
-address's state, 422 naming the field for bad input, 404 for an unknown purpose.
+Needs an API key with ``consent:write``; answers 202 with the same body, after the
+same work, whatever the address's state (the worker carries the sign-up out), 422
+naming the field for bad input, 404 for an unknown purpose.
 """
 
 from typing import Annotated, Literal
@@ -17,14 +18,8 @@ from tutela.staff.apikeys import Scope
 from tutela.staff.models import ApiKey
 from tutela.web.api.auth import requires
 from tutela.web.problems import problem
-from tutela.web.public.newsletter import (
-    ACCEPTED,
-    MAX_JSON,
-    NO_STORE,
-    PROBLEMS,
-    _body,
-    _run_sign_up,
-)
+from tutela.web.public.newsletter import ACCEPTED, MAX_JSON, NO_STORE, PROBLEMS, run_sign_up
+from tutela.web.public.request_body import read_body
 
 router = APIRouter()
 
@@ -77,7 +72,7 @@ def _parse_subscription(request: Request, raw: bytes) -> SubscriptionIn | Respon
 
 def _api_sign_up(request: Request, key: ApiKey, data: SubscriptionIn) -> Response:
     try:
-        _run_sign_up(
+        run_sign_up(
             request,
             email=data.email,
             purpose_id=data.purpose,
@@ -114,11 +109,12 @@ def _api_sign_up(request: Request, key: ApiKey, data: SubscriptionIn) -> Respons
     openapi_extra={"requestBody": _API_BODY},
 )
 async def api_subscribe(request: Request, key: ConsentWriter) -> Response:
-    """Record the sign-up and send the confirmation mail; 202 whatever the address's state.
+    """Queue the sign-up; the worker records it and sends the confirmation mail.
 
-    An invalid address is 422 naming ``email``, an unknown purpose 404 naming it.
+    The answer is 202 with the same body whatever the address's state. An invalid
+    address is 422 naming ``email``, an unknown purpose 404 naming it.
     """
-    raw = await _body(request, MAX_JSON)
+    raw = await read_body(request, MAX_JSON)
     if raw is None:
         return problem(
             request,

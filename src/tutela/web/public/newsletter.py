@@ -6,8 +6,10 @@ scanners never confirm), ``GET|POST /u/{token}`` (RFC 8058: the POST needs
 no cookie, never redirects and answers 200). API: ``POST
 /api/v1/newsletter/subscriptions`` with a ``consent:write`` key.
 
-A sign-up answers 202 with the same text whatever the address's state; every
-bad, expired, foreign or unknown link token gets the same 404 page. Texts come
+A sign-up answers 202 with the same text whatever the address's state, and
+after the same work: it is only checked and queued here, and the worker carries
+it out (:mod:`tutela.consent.sign_up_queue`). Every bad, expired, foreign or
+unknown link token gets the same 404 page. Texts come
 from the ``newsletter`` catalog through ``nl()`` in the templates.
 """
 
@@ -15,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import hmac
-import ipaddress
 import secrets
 import threading
 from dataclasses import dataclass
@@ -26,13 +27,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
-from starlette.exceptions import HTTPException
-from starlette.requests import Request as StarletteRequest
-from starlette.types import Message
 
 from tutela.consent import double_opt_in as doi
 from tutela.consent.declarations import current_policy
 from tutela.consent.doi_expiry import install_expiry_master
+from tutela.consent.sign_up_queue import QueuedSignUp, install_sign_up_master, request_sign_up
 from tutela.consent.terms import Channel
 from tutela.crypto import MasterKey
 from tutela.errors import Conflict, InvalidInput, NotFound
@@ -42,6 +41,7 @@ from tutela.storage import transaction
 from tutela.web.admin.ratelimit import LoginLimiter
 from tutela.web.pages import page_language, render_page
 from tutela.web.problems import PAGE_MESSAGES, error_page
+from tutela.web.public.request_body import client_ip, form_text, parse_form, read_body
 from tutela.web.state import AppState, app_state
 
 router = APIRouter()
@@ -68,6 +68,12 @@ MESSAGES: Final = (ACCEPTED, UNSUBSCRIBED, *FIELD_TEXTS.values())
 """msgids of the ``newsletter`` catalog used from Python; the templates hold the rest."""
 NO_STORE: Final = {"Cache-Control": "no-store"}
 
+# The request helpers under the names the unsubscribe pages import.
+_body = read_body
+_form = parse_form
+_text = form_text
+_client_ip = client_ip
+
 
 @dataclass
 class NewsletterState:
@@ -86,6 +92,7 @@ def _newsletter(request: Request) -> tuple[AppState, NewsletterState]:
         if not isinstance(found, NewsletterState):
             master = state.master_key()
             install_expiry_master(master)
+            install_sign_up_master(master, state.settings)
             found = NewsletterState(
                 master=master,
                 limiter=LoginLimiter(clock=state.clock, limit=SIGN_UPS_PER_WINDOW),
@@ -129,49 +136,6 @@ def _not_found(request: Request, language: str, purpose: str | None = None) -> R
     repeats the token)."""
     context = {"purpose": purpose, "request_path": "/privacy"}
     return _page(request, "public/newsletter_missing.html.j2", language, context, status_code=404)
-
-
-def _client_ip(request: Request) -> str | None:
-    host = request.client.host if request.client else ""
-    try:
-        return str(ipaddress.ip_address(host))
-    except ValueError:
-        return None
-
-
-async def _body(request: Request, limit: int) -> bytes | None:
-    """The body, or ``None`` when it is longer than ``limit`` bytes."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            return None
-    return bytes(body)
-
-
-async def _form(request: Request, body: bytes) -> FormData:
-    """``body`` parsed as a form (urlencoded or multipart); empty for anything else."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    try:
-        return await StarletteRequest(request.scope, replay).form(max_files=0, max_fields=64)
-    except HTTPException:
-        return FormData()
-
-
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value if isinstance(value, str) else ""
 
 
 # ---------------------------------------------------------------- the sign-up form
@@ -256,7 +220,7 @@ def newsletter_form(request: Request) -> Response:
     return _sign_up_form(request, state, purpose, language)
 
 
-def _run_sign_up(
+def run_sign_up(
     request: Request,
     *,
     email: str,
@@ -267,17 +231,18 @@ def _run_sign_up(
     ip: str | None,
     user_agent: str | None,
     form_url: str | None,
-) -> doi.SignUpOutcome:
+) -> QueuedSignUp:
+    """Check the sign-up and queue it; the worker carries it out (the same work for any
+    address, so the answer's timing does not tell whether it is known)."""
     state, news = _newsletter(request)
     with transaction(state.session_factory) as session:
-        return doi.sign_up(
+        return request_sign_up(
             session,
             email=email,
             purpose_id=purpose_id,
             language=language,
             master=news.master,
             clock=state.clock,
-            settings=state.settings,
             actor=actor,
             channel=channel,
             ip=ip,
@@ -288,36 +253,36 @@ def _run_sign_up(
 
 def _submitted(request: Request, form: FormData) -> Response:
     state, news = _newsletter(request)
-    language = _text(form, "lang") if _text(form, "lang") in ("de", "en") else "de"
-    purpose = _chosen(state, _text(form, "purpose").strip()[:64])
+    language = form_text(form, "lang") if form_text(form, "lang") in ("de", "en") else "de"
+    purpose = _chosen(state, form_text(form, "purpose").strip()[:64])
     if purpose is None:
-        return _not_found(request, language, _text(form, "purpose")[:64] or None)
+        return _not_found(request, language, form_text(form, "purpose")[:64] or None)
     nonce = _cookie_nonce(state, request)
-    if nonce is None or not hmac.compare_digest(nonce, _text(form, "csrf_token")):
+    if nonce is None or not hmac.compare_digest(nonce, form_text(form, "csrf_token")):
         return error_page(request, status=403, message=PAGE_MESSAGES["csrf-failed"])
-    email = _text(form, "email")[:512]
-    if _text(form, "website"):  # the hidden field only robots fill in
+    email = form_text(form, "email")[:512]
+    if form_text(form, "website"):  # the hidden field only robots fill in
         return _accepted_page(request, language)
-    client = _client_ip(request) or "unknown"
+    client = client_ip(request) or "unknown"
     wait = news.limiter.retry_after(email="newsletter", client=client)
     if wait is not None:
         return error_page(request, status=429, headers={"Retry-After": str(wait)})
     news.limiter.failed(email="newsletter", client=client)
-    if _text(form, "consent") != "yes":
+    if form_text(form, "consent") != "yes":
         errors = {"consent": FIELD_TEXTS["consent"]}
         return _sign_up_form(
             request, state, purpose, language, email=email, errors=errors, status_code=422
         )
     base = state.settings.base_url.rstrip("/")
     try:
-        _run_sign_up(
+        run_sign_up(
             request,
             email=email,
             purpose_id=purpose.id,
             language=language,
             channel=Channel.WEB_FORM,
             actor="public:newsletter-form",
-            ip=_client_ip(request),
+            ip=client_ip(request),
             user_agent=request.headers.get("user-agent"),
             form_url=f"{base}/newsletter?purpose={quote(purpose.id)}&lang={language}",
         )
@@ -341,10 +306,10 @@ def _accepted_page(request: Request, language: str) -> Response:
 @router.post("/newsletter", include_in_schema=False)
 async def newsletter_submit(request: Request) -> Response:
     """Sign up from the form: 202 with the same page whatever the address's state."""
-    body = await _body(request, MAX_FORM)
+    body = await read_body(request, MAX_FORM)
     if body is None:
         return error_page(request, status=413)
-    form = await _form(request, body)
+    form = await parse_form(request, body)
     return await run_in_threadpool(_submitted, request, form)
 
 
@@ -391,7 +356,7 @@ def _confirmed(request: Request, token: str, form: FormData) -> Response:
     language = page_language(request)
     try:
         doi.link_subject(news.master, token, now=state.clock.now())
-        if not _proof_ok(state, token, _text(form, "proof")):
+        if not _proof_ok(state, token, form_text(form, "proof")):
             return error_page(request, status=403, message=PAGE_MESSAGES["csrf-failed"])
         with transaction(state.session_factory) as session:
             outcome = doi.confirm(
@@ -399,7 +364,7 @@ def _confirmed(request: Request, token: str, form: FormData) -> Response:
                 token=token,
                 master=news.master,
                 clock=state.clock,
-                ip=_client_ip(request),
+                ip=client_ip(request),
                 user_agent=request.headers.get("user-agent"),
                 language=language,
             )
@@ -412,8 +377,8 @@ def _confirmed(request: Request, token: str, form: FormData) -> Response:
 @router.post("/newsletter/confirm/{token}", include_in_schema=False)
 async def confirm_submit(request: Request, token: str) -> Response:
     """Confirm the sign-up (opt-in 2); confirming again changes nothing."""
-    body = await _body(request, MAX_FORM)
+    body = await read_body(request, MAX_FORM)
     if body is None:
         return error_page(request, status=413)
-    form = await _form(request, body)
+    form = await parse_form(request, body)
     return await run_in_threadpool(_confirmed, request, token, form)

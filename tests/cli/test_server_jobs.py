@@ -1,0 +1,35 @@
+"""The composition root gives every job module its handlers and keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tutela.cli.runtime import Runtime
+from tutela.cli.server import JOB_MODULES, install_job_handlers
+from tutela.config import Settings
+from tutela.consent.doi_expiry import install_expiry_master
+from tutela.consent.sign_up_queue import install_sign_up_master
+from tutela.dsr.jobs import install_runtime
+from tutela.jobs import registry
+from tutela.mail import install_delivery
+
+
+def test_install_job_handlers_wires_every_job_module(db_url: str, tmp_path: Path) -> None:
+    runtime = Runtime(settings=Settings(data_dir=tmp_path, database_url=db_url))
+    saved = (install_delivery(None), install_expiry_master(None), install_sign_up_master(None))
+    saved_dsr = install_runtime(None)
+    try:
+        install_job_handlers(runtime)
+        kinds = set(registry.kinds())
+        dsr = install_runtime(None)
+    finally:
+        install_delivery(saved[0])
+        install_expiry_master(saved[1])
+        install_sign_up_master(*saved[2])
+        install_runtime(saved_dsr)
+        runtime.engine.dispose()
+    assert {"mail.send", "consent.sign_up"} <= kinds
+    assert any(kind.startswith("dsr.") for kind in kinds)
+    assert "tutela.dsr.jobs" in JOB_MODULES
+    assert dsr is not None
+    assert dsr.master.to_b64() == runtime.master_key.to_b64()

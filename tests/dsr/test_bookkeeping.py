@@ -1,0 +1,59 @@
+"""Lean bookkeeping: rows written per request, counted in every table (target ≤ 10)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.dsr.harness import KNOWN, link_token, mails, row_counts, run_jobs
+from tutela.clock import FrozenClock
+from tutela.dsr import DsrRuntime, Receipt, complete, consume_link, get_request
+from tutela.mail import FileOutbox
+from tutela.storage import transaction
+
+LIMIT = 10
+
+
+def full_cycle(
+    factory: sessionmaker[Session],
+    file_request: Callable[..., Receipt],
+    outbox: FileOutbox,
+    clock: FrozenClock,
+    request_type: str,
+) -> dict[str, int]:
+    """Submit → verify by link → complete; return the rows added per table."""
+    before = row_counts(factory)
+    reference = file_request(KNOWN, request_type).reference
+    run_jobs(factory, clock)
+    with transaction(factory) as session:
+        consume_link(session, token=link_token(mails(outbox)[-1]), clock=clock)
+    run_jobs(factory, clock)
+    with transaction(factory) as session:
+        request = get_request(session, reference=reference)
+        complete(session, request=request, actor="staff:1", clock=clock)
+    after = row_counts(factory)
+    return {table: after[table] - before[table] for table in after if after[table] != before[table]}
+
+
+@pytest.mark.promise("P16")
+@pytest.mark.parametrize("request_type", ["access", "erasure"])
+def test_a_full_request_writes_at_most_ten_rows(
+    session_factory: sessionmaker[Session],
+    file_request: Callable[..., Receipt],
+    person: Callable[..., int],
+    runtime: DsrRuntime,
+    outbox: FileOutbox,
+    clock: FrozenClock,
+    request_type: str,
+) -> None:
+    person(KNOWN)
+    added = full_cycle(session_factory, file_request, outbox, clock, request_type)
+    assert sum(added.values()) <= LIMIT, added
+    assert added["dsr_requests"] == 1
+    assert added["dsr_verifications"] == 1
+    assert "dsr_approvals" not in added
+    # a second request the same day no longer queues the daily sweep
+    again = full_cycle(session_factory, file_request, outbox, clock, "access")
+    assert sum(again.values()) == 7, again  # request, job, verification, 4 audit entries
