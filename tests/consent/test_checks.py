@@ -148,7 +148,7 @@ def _values() -> list[str]:
 
 @pytest.mark.promise("P04")
 @pytest.mark.usefixtures("published")
-@pytest.mark.parametrize("variant", ["lookup", "scan", "scan-sparse"])
+@pytest.mark.parametrize("variant", ["lookup", "scan", "scan-sparse", "scan-few-codes"])
 def test_bulk_check_answers_every_line_with_few_statements(
     engine: Engine,
     session: Session,
@@ -161,6 +161,8 @@ def test_bulk_check_answers_every_line_with_few_statements(
     _seed(session, master, clock, declaration)
     if variant == "scan-sparse":  # subject ids too scattered for a byte table: a mapping
         monkeypatch.setattr(scan_module, "dense", lambda highest, count: False)
+    if variant == "scan-few-codes":  # more distinct decisions than the byte table holds
+        monkeypatch.setattr(scan_module, "_MAX_CODES", 2)
     strategy: Strategy = "lookup" if variant == "lookup" else "scan"
     values = _values()
     with session.begin(), counted(engine) as statements:

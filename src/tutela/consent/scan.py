@@ -70,12 +70,49 @@ def _subjects(
 ) -> _Subjects:
     """Read the states of the purpose and the suppressed subjects (two statements + one)."""
     highest, count = subject_range(session)
+    if not dense(highest, count):
+        return _mapped(session, judge=judge, purpose_id=purpose_id, scopes=scopes)
     nothing = judge.decide_row(None, None, 0, 0, 0)
     choices: list[Decision] = [nothing]
     code_of: dict[int, int] = {id(nothing): 0}
+    by_facts: dict[str, int] = {}
+    codes = bytearray(highest + 1)
+
+    def code_for(decision: Decision) -> int | None:
+        code = code_of.get(id(decision))
+        if code is None and len(choices) < _MAX_CODES:
+            code = code_of[id(decision)] = len(choices)
+            choices.append(decision)
+        return code
+
+    for rows in scan_states(session, purpose_id=purpose_id, expires_before=judge.expires_before):
+        for subject_id, facts in rows:
+            code = by_facts.get(facts)
+            if code is None:
+                found = code_for(judge.decide_row(*unpack_facts(facts), 0))
+                if found is None:  # more distinct decisions than a byte holds
+                    return _mapped(session, judge=judge, purpose_id=purpose_id, scopes=scopes)
+                code = by_facts[facts] = found
+            if subject_id >= len(codes):  # newer than the range (PostgreSQL reads afresh)
+                codes.extend(bytes(subject_id + 1 - len(codes)))
+            codes[subject_id] = code
+    listed = listed_subjects(session, scopes=scopes)
+    if listed:
+        suppressed = code_for(judge.decide_row(None, None, 0, 0, 1))
+        if suppressed is None:
+            return _mapped(session, judge=judge, purpose_id=purpose_id, scopes=scopes)
+        newest = max(listed)
+        if newest >= len(codes):
+            codes.extend(bytes(newest + 1 - len(codes)))
+        for subject_id in listed:
+            codes[subject_id] = suppressed
+    return _Subjects(choices=choices, codes=codes, by_subject=None)
+
+
+def _mapped(session: Session, *, judge: Judge, purpose_id: str, scopes: Sequence[str]) -> _Subjects:
+    """The same as a mapping from subject id to decision (for scattered ids)."""
     by_facts: dict[str, Decision] = {}
     by_subject: dict[int, Decision] = {}
-    codes = bytearray(highest + 1) if dense(highest, count) else None
     for rows in scan_states(session, purpose_id=purpose_id, expires_before=judge.expires_before):
         for subject_id, facts in rows:
             decision = by_facts.get(facts)
@@ -87,21 +124,7 @@ def _subjects(
         suppressed = judge.decide_row(None, None, 0, 0, 1)
         for subject_id in listed:
             by_subject[subject_id] = suppressed
-    if codes is not None and by_subject:
-        # PostgreSQL reads each statement afresh: subjects newer than the range may show up.
-        newest = max(by_subject)
-        if newest >= len(codes):
-            codes.extend(bytes(newest + 1 - len(codes)))
-    if codes is not None:
-        for subject_id, decision in by_subject.items():
-            code = code_of.get(id(decision))
-            if code is None:
-                if len(choices) == _MAX_CODES:
-                    return _Subjects(choices=[nothing], codes=None, by_subject=by_subject)
-                code = code_of[id(decision)] = len(choices)
-                choices.append(decision)
-            codes[subject_id] = code
-        return _Subjects(choices=choices, codes=codes, by_subject=None)
+    nothing = judge.decide_row(None, None, 0, 0, 0)
     return _Subjects(choices=[nothing], codes=None, by_subject=by_subject)
 
 

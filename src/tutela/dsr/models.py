@@ -115,6 +115,11 @@ class DsrRequest(Base):
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     outcome: Mapped[str | None] = mapped_column(String(SHORT_LENGTH))
     outcome_reason: Mapped[str | None] = mapped_column(Text)
+    store_results: Mapped[str | None] = mapped_column(Text)
+    """JSON of the last run per connected store (names, statuses, counts, holds, unhandled
+    field names; never personal data), kept on the request instead of rows of its own."""
+    last_error: Mapped[str | None] = mapped_column(Text)
+    """Why the last fulfilment attempt did not finish (a store down …); cleared on success."""
 
     @property
     def due_on(self) -> dt.date:

@@ -1,0 +1,91 @@
+"""Carrying out verified requests across the connected stores: the dispatch.
+
+When a request is verified (or needs no verification), :func:`enqueue_fulfilment`
+queues one ``dsr.fulfil`` job for it in the same transaction. The job hands a
+:class:`Fulfilment` to the handler registered for the request's type; handlers
+live in their own modules (access packages, erasure runs …) and register with
+:func:`handles`. A handler moves the request on (``start``, ``complete``) itself;
+when a store is down it raises :class:`StoreUnavailable`, the job is retried, and
+the request stays ``in_progress`` with the error visible — never ``completed``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from sqlalchemy.orm import Session
+
+from tutela.clock import Clock
+from tutela.connectors import Connector
+from tutela.dsr.models import DsrRequest
+from tutela.dsr.notices import DsrRuntime
+from tutela.dsr.terms import RequestType
+from tutela.errors import ConfigurationError
+from tutela.jobs import enqueue
+
+__all__ = [
+    "FULFIL_JOB",
+    "Fulfilment",
+    "Handler",
+    "enqueue_fulfilment",
+    "handler_for",
+    "handles",
+]
+
+FULFIL_JOB: Final = "dsr.fulfil"
+FULFIL_ATTEMPTS: Final = 20
+"""A store that is down for a while must not end the request: retries back off for hours."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fulfilment:
+    """Everything a handler needs for one request, inside the job's transaction."""
+
+    session: Session
+    request: DsrRequest
+    stores: Sequence[Connector]
+    runtime: DsrRuntime
+    clock: Clock
+    today: dt.date
+    """The controller's (German) date, for holds and restriction periods."""
+
+
+Handler = Callable[[Fulfilment], None]
+_handlers: dict[RequestType, Handler] = {}
+
+
+def handles(*types: RequestType) -> Callable[[Handler], Handler]:
+    """Register the decorated function as the handler of ``types`` (one handler per type)."""
+
+    def register(handler: Handler) -> Handler:
+        for request_type in types:
+            known = _handlers.get(request_type)
+            if known is not None and known is not handler:
+                raise ConfigurationError(
+                    f"Requests of type {request_type.value} already have a handler "
+                    f"({known.__module__}.{known.__qualname__}); register one only."
+                )
+            _handlers[request_type] = handler
+        return handler
+
+    return register
+
+
+def handler_for(request_type: RequestType | str) -> Handler | None:
+    """The registered handler, or ``None`` (staff then carry the request out by hand)."""
+    return _handlers.get(RequestType(request_type))
+
+
+def enqueue_fulfilment(session: Session, *, request_id: int, clock: Clock) -> None:
+    """Queue the fulfilment of a verified request (once per request)."""
+    enqueue(
+        session,
+        kind=FULFIL_JOB,
+        payload={"request_id": request_id},
+        clock=clock,
+        idempotency_key=f"{FULFIL_JOB}:{request_id}",
+        max_attempts=FULFIL_ATTEMPTS,
+    )
