@@ -79,6 +79,12 @@ class Settings(BaseSettings):
         description="Requests per identity and day before further ones are flagged for review.",
     )
 
+    stores_file: Path | None = Field(
+        default=None,
+        description="YAML list of the operator's connected stores (name, kind, config); "
+        "default: DATA_DIR/stores.yaml. Without the file no store is connected.",
+    )
+
     @field_validator("app_assertion_key")
     @classmethod
     def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
@@ -99,6 +105,14 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'tutela.db').resolve()}"
+
+    @property
+    def resolved_stores_file(self) -> Path:
+        return self.stores_file if self.stores_file is not None else self.data_dir / "stores.yaml"
+
+    @property
+    def packages_dir(self) -> Path:
+        return self.data_dir / "packages"
 
     @property
     def outbox_dir(self) -> Path:

@@ -72,7 +72,7 @@ _GENERATE_HINT: Final = (
 )
 _REJECTION_MESSAGE: Final = "The link or code is not valid or has expired; request a new one."
 
-SubkeyPurpose = Literal["wrap", "index", "token", "fingerprint", "sign_up", "erasure"]
+SubkeyPurpose = Literal["wrap", "index", "token", "fingerprint", "sign_up", "erasure", "package"]
 
 
 class DecryptionError(IntegrityError):

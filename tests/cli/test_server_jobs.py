@@ -33,3 +33,28 @@ def test_install_job_handlers_wires_every_job_module(db_url: str, tmp_path: Path
     assert "tutela.dsr.jobs" in JOB_MODULES
     assert dsr is not None
     assert dsr.master.to_b64() == runtime.master_key.to_b64()
+
+
+def test_the_demo_connects_a_sample_shop_once(tmp_path: Path) -> None:
+    from tutela.cli.server import DEMO_CUSTOMER, _demo_shop
+    from tutela.connectors import IdentitySet
+    from tutela.dsr.stores import StoreDirectory, load_stores
+
+    runtime = Runtime(settings=Settings(data_dir=tmp_path))
+    try:
+        _demo_shop(runtime)
+        written = (tmp_path / "stores.yaml").stat().st_mtime_ns
+        _demo_shop(runtime)  # a second start keeps the shop as it is
+        assert (tmp_path / "stores.yaml").stat().st_mtime_ns == written
+        stores = load_stores(runtime.settings, master=runtime.master_key)
+        assert [store.name for store in stores] == ["shop"]
+        with stores[0].access(IdentitySet.of(email=DEMO_CUSTOMER)) as found:
+            tables = {record.table for record in found}
+        assert {"customers", "orders"} <= tables
+        on_file = StoreDirectory(stores).on_file(kind="email", value=DEMO_CUSTOMER)
+        assert on_file.known
+        assert on_file.address == DEMO_CUSTOMER
+        for store in stores:
+            store.close()
+    finally:
+        runtime.engine.dispose()

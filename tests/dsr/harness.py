@@ -12,6 +12,7 @@ from email.message import EmailMessage
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+import tutela.dsr.fulfil_job  # noqa: F401 - registers the fulfilment job and handlers
 from tutela.clock import FrozenClock
 from tutela.dsr import DsrRequest
 from tutela.jobs import Worker, registry

@@ -9,11 +9,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.dsr.harness import KNOWN, link_token, mails, row_counts, run_jobs
 from tutela.clock import FrozenClock
-from tutela.dsr import DsrRuntime, Receipt, complete, consume_link, get_request
+from tutela.dsr import DsrRuntime, Receipt, consume_link, get_request
 from tutela.mail import FileOutbox
 from tutela.storage import transaction
 
 LIMIT = 10
+SECOND = "bernd.beispiel@example.org"
 
 
 def full_cycle(
@@ -22,17 +23,17 @@ def full_cycle(
     outbox: FileOutbox,
     clock: FrozenClock,
     request_type: str,
+    address: str = KNOWN,
 ) -> dict[str, int]:
-    """Submit → verify by link → complete; return the rows added per table."""
+    """Submit → verify by link → fulfilled by the job; return the rows added per table."""
     before = row_counts(factory)
-    reference = file_request(KNOWN, request_type).reference
+    reference = file_request(address, request_type).reference
     run_jobs(factory, clock)
     with transaction(factory) as session:
         consume_link(session, token=link_token(mails(outbox)[-1]), clock=clock)
     run_jobs(factory, clock)
     with transaction(factory) as session:
-        request = get_request(session, reference=reference)
-        complete(session, request=request, actor="staff:1", clock=clock)
+        assert get_request(session, reference=reference).status == "completed"
     after = row_counts(factory)
     return {table: after[table] - before[table] for table in after if after[table] != before[table]}
 
@@ -55,5 +56,8 @@ def test_a_full_request_writes_at_most_ten_rows(
     assert added["dsr_verifications"] == 1
     assert "dsr_approvals" not in added
     # a second request the same day no longer queues the daily sweep
-    again = full_cycle(session_factory, file_request, outbox, clock, "access")
-    assert sum(again.values()) == 7, again  # request, job, verification, 4 audit entries
+    person(SECOND)  # the first may have been erased
+    again = full_cycle(session_factory, file_request, outbox, clock, "access", SECOND)
+    # request, verification, intake and fulfilment jobs, audit: received, link sent,
+    # verified, package issued, completed (the access package adds its own row)
+    assert sum(again.values()) <= LIMIT, again

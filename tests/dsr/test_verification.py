@@ -269,13 +269,13 @@ def test_verified_erasure_notifies_the_old_channel(
     run_jobs(session_factory, clock)
     consume(session_factory, link_token(mails(outbox)[0]), clock)
     run_jobs(session_factory, clock)
-    verify, alert = mails(outbox)
+    verify = mails(outbox)[0]
+    [alert] = [mail for mail in mails(outbox) if "was confirmed" in mail.subject]
     assert alert.to == KNOWN
-    assert "was confirmed" in alert.subject
     assert "privacy@example.org" in alert.body  # where to object (no declaration published)
     assert verify.to == KNOWN
     request = load(session_factory, receipt.reference)
-    assert actions(session_factory, request.id)[-1] == "dsr.notice_sent"
+    assert "dsr.notice_sent" in actions(session_factory, request.id)
 
 
 @pytest.mark.promise("P16")

@@ -26,6 +26,8 @@ from tutela.dsr import (
     start,
     timeline,
 )
+from tutela.dsr.fulfilment import _handlers
+from tutela.dsr.terms import RequestType
 from tutela.errors import Conflict, InvalidInput, NotFound
 from tutela.mail import FileOutbox
 from tutela.storage import transaction
@@ -293,7 +295,9 @@ def test_unverified_requests_expire_on_the_deadline_day_with_a_notice(
     outbox: FileOutbox,
     clock: FrozenClock,
     published: None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.delitem(_handlers, RequestType.ACCESS)  # the verified one waits for staff
     person(KNOWN)
     waiting = file_request(KNOWN).reference
     verified = verified_request(session_factory, file_request, outbox, clock)

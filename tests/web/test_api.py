@@ -207,6 +207,9 @@ def test_openapi_document(client: TestClient) -> None:
         "/api/v1/consent/events",
         "/api/v1/consent/subjects/{public_id}/receipts",
         "/api/v1/newsletter/subscriptions",
+        "/api/v1/requests",
+        "/api/v1/requests/in-app",
+        "/api/v1/requests/{reference}",
     }
     assert all(path.startswith("/api/v1/") for path in document["paths"])
     scheme = document["components"]["securitySchemes"]["ApiKey"]

@@ -95,6 +95,7 @@ JOB_MODULES = (
     "tutela.consent.doi_expiry",
     "tutela.consent.sign_up_queue",
     "tutela.dsr.jobs",
+    "tutela.dsr.fulfil_job",
 )
 
 
@@ -110,6 +111,7 @@ def install_job_handlers(runtime: Runtime) -> None:
     from tutela.consent.sign_up_queue import install_sign_up_master
     from tutela.dsr.jobs import install_runtime
     from tutela.dsr.notices import DsrRuntime
+    from tutela.dsr.stores import StoreDirectory, load_stores
     from tutela.mail import delivery_from_settings, install_delivery
     from tutela.subjects import SubjectVault
 
@@ -119,7 +121,15 @@ def install_job_handlers(runtime: Runtime) -> None:
     install_delivery(delivery_from_settings(runtime.settings, vault=SubjectVault(master)))
     install_expiry_master(master)
     install_sign_up_master(master, runtime.settings)
-    install_runtime(DsrRuntime(master=master, settings=runtime.settings))
+    stores = load_stores(runtime.settings, master=master)
+    install_runtime(
+        DsrRuntime(
+            master=master,
+            settings=runtime.settings,
+            stores=stores,
+            directories=(StoreDirectory(stores),) if stores else (),
+        )
+    )
 
 
 def _adopt_address(runtime: Runtime, host: str, port: int) -> None:
@@ -202,6 +212,7 @@ def demo(
     runtime = _use_data_dir(ctx, data_dir)
     declaration_path = init_data_dir(runtime)
     password = _demo_content(runtime, declaration_path)
+    _demo_shop(runtime)
     base = f"http://{host}:{port}"
     out.print("")
     out.print("[bold]Tutela demo[/]")
@@ -212,9 +223,38 @@ def demo(
     out.print(f"  API description:         {base}/api/v1/openapi.json")
     out.print(f"  cookie banner demo:      {base}/demo/banner")
     out.print(f"  newsletter sign-up:      {base}/newsletter?purpose=newsletter")
+    out.print(f"  privacy requests:        {base}/requests")
+    out.print(f"  sample shop customers:   {DEMO_CUSTOMER} … (stores file: stores.yaml)")
     out.print(f"  mail outbox (files):     {runtime.settings.outbox_dir}")
     out.print("")
     _run_server(runtime, host, port)
+
+
+DEMO_SHOP_CUSTOMERS = 50
+DEMO_CUSTOMER = "customer-1@example.com"
+DEMO_STORES = """\
+# The demo's connected stores: a sample shop database (SQLite) mapped by its dataset file.
+- name: shop
+  kind: sql
+  config:
+    url: sqlite:///{database}
+    dataset: shop.dataset.yaml
+"""
+
+
+def _demo_shop(runtime: Runtime) -> None:
+    """Once: a sample shop database with its dataset file, connected through stores.yaml."""
+    from tutela.connectors.sample import build_shop, example_path
+
+    folder = runtime.settings.data_dir
+    stores = folder / "stores.yaml"
+    if stores.exists():
+        return
+    database = folder / "shop.db"
+    build_shop(f"sqlite:///{database}", customers=DEMO_SHOP_CUSTOMERS)
+    dataset = example_path("shop.dataset.yaml").read_text(encoding="utf-8")
+    (folder / "shop.dataset.yaml").write_text(dataset, encoding="utf-8")
+    stores.write_text(DEMO_STORES.format(database=database), encoding="utf-8")
 
 
 def _demo_content(runtime: Runtime, declaration_path: Path) -> str:

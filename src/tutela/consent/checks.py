@@ -22,7 +22,7 @@ from tutela.consent.declarations import CurrentPolicy, current_policy, purpose_o
 from tutela.consent.lookup import identity_count, lookup, lookup_subject
 from tutela.consent.normalizer import batch_normalizer, normalizer
 from tutela.consent.notice import current_notice_hashes
-from tutela.consent.rules import Decision, Judge
+from tutela.consent.rules import RESTRICTED_FLAG, Decision, Judge
 from tutela.consent.scan import SCAN_MIN_VALUES, SCAN_SHARE, scan_decisions
 from tutela.consent.suppression import scopes_for
 from tutela.crypto import MasterKey
@@ -88,14 +88,15 @@ def _decide_chunk(
         scopes=scopes,
         expires_before=judge.expires_before,
     )
-    rows, listed = found.rows, found.suppressed_unknown
+    rows, listed, restricted = found.rows, found.suppressed_unknown, found.restricted_unknown
     decide_row, unknown = judge.decide_row, judge.unknown
     decisions: list[Decision] = []
     append = decisions.append
     for index in indexes:
         row = rows.get(index)
         if row is None:
-            append(unknown(suppressed=index in listed))
+            flag = RESTRICTED_FLAG if index in restricted else index in listed
+            append(unknown(suppressed=flag))
         else:
             append(decide_row(*row))
     return decisions

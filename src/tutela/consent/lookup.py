@@ -21,6 +21,7 @@ from sqlalchemy import Dialect, TextClause, bindparam, text
 from sqlalchemy.orm import Session
 
 from tutela.consent.models import ConsentState, Suppression
+from tutela.consent.suppression import RESTRICTED
 from tutela.storage.base import UTCDateTime
 from tutela.subjects import Subject, SubjectIdentity
 
@@ -50,10 +51,10 @@ _STATE_SQL: Final = (
     "SELECT i.blind_index, s.status, s.notice_hash, "
     "CASE WHEN s.given_at IS NULL OR s.given_at < :expires_before THEN 1 ELSE 0 END, "
     "CASE WHEN s.confirmed_at IS NULL THEN 0 ELSE 1 END, "
-    "CASE WHEN EXISTS (SELECT 1 FROM {identities} j JOIN {suppressions} x "
+    "COALESCE((SELECT MAX(CASE WHEN x.scope = :scope_r THEN 2 ELSE 1 END) "
+    "FROM {identities} j JOIN {suppressions} x "
     "ON x.kind = j.kind AND x.blind_index = j.blind_index "
-    "WHERE j.subject_id = i.subject_id AND x.scope IN (:scope_a, :scope_b)) "
-    "THEN 1 ELSE 0 END "
+    "WHERE j.subject_id = i.subject_id AND x.scope IN (:scope_a, :scope_b, :scope_r)), 0) "
     "FROM {identities} i LEFT JOIN {states} s "
     "ON s.subject_id = i.subject_id AND s.purpose_id = :purpose "
     "WHERE i.kind = :kind AND i.blind_index IN ({binds})"
@@ -62,17 +63,18 @@ _SUBJECT_SQL: Final = (
     "SELECT CASE WHEN p.erased_at IS NULL THEN 0 ELSE 1 END, s.status, s.notice_hash, "
     "CASE WHEN s.given_at IS NULL OR s.given_at < :expires_before THEN 1 ELSE 0 END, "
     "CASE WHEN s.confirmed_at IS NULL THEN 0 ELSE 1 END, "
-    "CASE WHEN EXISTS (SELECT 1 FROM {identities} j JOIN {suppressions} x "
+    "COALESCE((SELECT MAX(CASE WHEN x.scope = :scope_r THEN 2 ELSE 1 END) "
+    "FROM {identities} j JOIN {suppressions} x "
     "ON x.kind = j.kind AND x.blind_index = j.blind_index "
-    "WHERE j.subject_id = p.id AND x.scope IN (:scope_a, :scope_b)) "
-    "THEN 1 ELSE 0 END "
+    "WHERE j.subject_id = p.id AND x.scope IN (:scope_a, :scope_b, :scope_r)), 0) "
     "FROM {subjects} p LEFT JOIN {states} s "
     "ON s.subject_id = p.id AND s.purpose_id = :purpose "
     "WHERE p.id = :subject"
 )
 _SUPPRESSED_SQL: Final = (
-    "SELECT blind_index FROM {suppressions} "
-    "WHERE kind = :kind AND scope IN (:scope_a, :scope_b) AND blind_index IN ({binds})"
+    "SELECT blind_index, MAX(CASE WHEN scope = :scope_r THEN 2 ELSE 1 END) FROM {suppressions} "
+    "WHERE kind = :kind AND scope IN (:scope_a, :scope_b, :scope_r) AND blind_index IN ({binds}) "
+    "GROUP BY blind_index"
 )
 _COUNT_SQL: Final = "SELECT COUNT(*) FROM {identities} WHERE kind = :kind"
 _IDENTITY_SCAN_SQL: Final = "SELECT blind_index, subject_id FROM {identities} WHERE kind = :kind"
@@ -85,12 +87,14 @@ _STATE_SCAN_SQL: Final = (
 )
 _SUBJECT_RANGE_SQL: Final = "SELECT COALESCE(MAX(id), 0), COUNT(*) FROM {subjects}"
 _LISTED_SUBJECTS_SQL: Final = (
-    "SELECT DISTINCT j.subject_id FROM {suppressions} x JOIN {identities} j "
+    "SELECT j.subject_id, MAX(CASE WHEN x.scope = :scope_r THEN 2 ELSE 1 END) "
+    "FROM {suppressions} x JOIN {identities} j "
     "ON j.kind = x.kind AND j.blind_index = x.blind_index "
-    "WHERE x.scope IN (:scope_a, :scope_b)"
+    "WHERE x.scope IN (:scope_a, :scope_b, :scope_r) GROUP BY j.subject_id"
 )
 _LISTED_INDEXES_SQL: Final = (
-    "SELECT blind_index FROM {suppressions} WHERE kind = :kind AND scope IN (:scope_a, :scope_b)"
+    "SELECT blind_index, MAX(CASE WHEN scope = :scope_r THEN 2 ELSE 1 END) FROM {suppressions} "
+    "WHERE kind = :kind AND scope IN (:scope_a, :scope_b, :scope_r) GROUP BY blind_index"
 )
 _TABLES: Final = {
     "identities": _IDENTITIES,
@@ -129,9 +133,12 @@ class Found:
     """What the database holds for the blind indexes of one chunk."""
 
     rows: dict[str, tuple[str | None, str | None, int, int, int]]
-    """index → (status, notice hash, expired, confirmed, suppressed) for known identities."""
+    """index → (status, notice hash, expired, confirmed, suppressed) for known identities;
+    suppressed is 2 for a restricted person, 1 for a listed one, else 0."""
     suppressed_unknown: frozenset[str]
     """Indexes no subject holds that are on the suppression list."""
+    restricted_unknown: frozenset[str] = frozenset()
+    """Those of them listed as restricted (Art. 18): every purpose is denied."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +148,17 @@ class SubjectFacts:
     erased: bool
     row: tuple[str | None, str | None, int, int, int]
     """(status, notice hash, expired, confirmed, suppressed); status ``None``: no state."""
+
+
+def _scopes(scopes: Sequence[str]) -> dict[str, str]:
+    """The three scope parameters: two ordinary scopes and the restriction scope.
+
+    ``scope_r`` is ``restricted`` when ``scopes`` names it (the suppressed flag is then 2
+    for a restricted person), else an empty text no entry has.
+    """
+    plain = [scope for scope in scopes if scope != RESTRICTED] or [_PAD]
+    restricted = RESTRICTED if RESTRICTED in scopes else _PAD
+    return {"scope_a": plain[0], "scope_b": plain[-1], "scope_r": restricted}
 
 
 def _size(count: int) -> int:
@@ -240,24 +258,20 @@ def lookup(
     """State and suppression for distinct ``indexes`` of one ``kind``: at most two statements."""
     if not indexes:
         return Found(rows={}, suppressed_unknown=frozenset())
-    scope_a, scope_b = scopes[0], scopes[-1]
-    fixed = {
-        "kind": kind,
-        "purpose": purpose_id,
-        "scope_a": scope_a,
-        "scope_b": scope_b,
-        "expires_before": expires_before,
-    }
+    bound = _scopes(scopes)
+    fixed = {"kind": kind, "purpose": purpose_id, "expires_before": expires_before, **bound}
     rows = {
         row[0]: (row[1], row[2], row[3], row[4], row[5])
         for row in _run(session, "state", fixed, indexes)
     }
     unknown = [index for index in indexes if index not in rows]
     suppressed: frozenset[str] = frozenset()
+    restricted: frozenset[str] = frozenset()
     if unknown:
-        fixed = {"kind": kind, "scope_a": scope_a, "scope_b": scope_b}
-        suppressed = frozenset(row[0] for row in _run(session, "suppressed", fixed, unknown))
-    return Found(rows=rows, suppressed_unknown=suppressed)
+        listed = _run(session, "suppressed", {"kind": kind, **bound}, unknown)
+        suppressed = frozenset(row[0] for row in listed)
+        restricted = frozenset(row[0] for row in listed if int(row[1]) == 2)
+    return Found(rows=rows, suppressed_unknown=suppressed, restricted_unknown=restricted)
 
 
 def lookup_subject(
@@ -272,9 +286,8 @@ def lookup_subject(
     fixed = {
         "subject": subject_id,
         "purpose": purpose_id,
-        "scope_a": scopes[0],
-        "scope_b": scopes[-1],
         "expires_before": expires_before,
+        **_scopes(scopes),
     }
     rows = _run(session, "subject", fixed)
     if not rows:
@@ -290,16 +303,18 @@ def identity_count(session: Session, *, kind: str) -> int:
     return int(_run(session, "count", {"kind": kind})[0][0])
 
 
-def listed_subjects(session: Session, *, scopes: Sequence[str]) -> set[int]:
-    """Subjects with any identity on the suppression list for one of ``scopes``."""
-    fixed = {"scope_a": scopes[0], "scope_b": scopes[-1]}
-    return {int(row[0]) for row in _run(session, "listed_subjects", fixed)}
+def listed_subjects(session: Session, *, scopes: Sequence[str]) -> dict[int, int]:
+    """Subjects with any identity on the suppression list for one of ``scopes``, each with
+    its flag: 2 when restricted, else 1."""
+    rows = _run(session, "listed_subjects", _scopes(scopes))
+    return {int(row[0]): int(row[1]) for row in rows}
 
 
-def listed_indexes(session: Session, *, kind: str, scopes: Sequence[str]) -> set[str]:
-    """Blind indexes of ``kind`` on the suppression list for one of ``scopes``."""
-    fixed = {"kind": kind, "scope_a": scopes[0], "scope_b": scopes[-1]}
-    return {str(row[0]) for row in _run(session, "listed_indexes", fixed)}
+def listed_indexes(session: Session, *, kind: str, scopes: Sequence[str]) -> dict[str, int]:
+    """Blind indexes of ``kind`` on the suppression list for one of ``scopes``, each with
+    its flag: 2 when restricted, else 1."""
+    fixed = {"kind": kind, **_scopes(scopes)}
+    return {str(row[0]): int(row[1]) for row in _run(session, "listed_indexes", fixed)}
 
 
 def _batches(session: Session, which: Which, fixed: dict[str, Any]) -> Iterator[Sequence[Any]]:

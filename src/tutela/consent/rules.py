@@ -3,7 +3,8 @@
 :func:`decide` is a pure function of the purpose, the stored state and a few
 facts (suppressed? which notice texts are current? what time is it?). Rules:
 
-* **Everyone**: an erased subject is never processed (``erased``); an address on
+* **Everyone**: an erased subject is never processed (``erased``); a restricted
+  person (Art. 18) is not processed for any purpose (``restricted``); an address on
   the suppression list for the purpose's scope is never used (``suppressed``);
   an objection to a direct-marketing purpose stops it whatever its basis
   (``objected``).
@@ -34,7 +35,10 @@ from tutela.consent.terms import Action, Reason
 from tutela.policy.duration import Period
 from tutela.policy.models import Declaration, LegalBasis, Purpose
 
-__all__ = ["Decision", "Judge", "StateRow", "decide", "max_age_of"]
+__all__ = ["RESTRICTED_FLAG", "Decision", "Judge", "StateRow", "decide", "max_age_of"]
+
+RESTRICTED_FLAG = 2
+"""The value of the suppressed flag for a person whose processing is restricted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +142,7 @@ class Judge:
         self._double = purpose.needs_double_opt_in
         self._soft = purpose.soft_opt_in
         self._hashes = frozenset(notice_hashes)
-        self._memo: dict[tuple[str | None, bool, bool, bool, bool], Decision] = {}
+        self._memo: dict[tuple[str | None, bool, bool, bool, int], Decision] = {}
         period = max_age_of(purpose, declaration)
         self.expires_before = None if period is None else _expiry_instant(period, now)
         """Grants given before this instant have expired (``None``: grants do not expire)."""
@@ -164,8 +168,10 @@ class Judge:
         confirmed = state.confirmed_at is not None
         return self.decide_row(state.status, state.notice_hash, expired, confirmed, suppressed)
 
-    def unknown(self, *, suppressed: bool) -> Decision:
-        """The decision for an identity no subject holds."""
+    def unknown(self, *, suppressed: bool | int) -> Decision:
+        """The decision for an identity no subject holds (``suppressed`` 2: restricted)."""
+        if suppressed == RESTRICTED_FLAG:
+            return _no(Reason.RESTRICTED)
         if suppressed:
             return _no(Reason.SUPPRESSED)
         if self._basis is LegalBasis.CONSENT or (
@@ -184,20 +190,25 @@ class Judge:
     ) -> Decision:
         """The decision for a known subject from the stored facts (``status`` ``None``: none).
 
-        The flags may be booleans or the 0/1 integers the database returns.
+        The flags may be booleans or the 0/1 integers the database returns;
+        ``suppressed`` is 2 (:data:`RESTRICTED_FLAG`) for a restricted person.
         """
         key = (
             status,
             notice_hash in self._hashes,
             bool(expired),
             bool(confirmed),
-            bool(suppressed),
+            int(suppressed),
         )
         found = self._memo.get(key)
         if found is None:
-            found = self._memo[key] = (
-                _no(Reason.SUPPRESSED) if suppressed else self._evaluate(*key[:4])
-            )
+            if key[4] == RESTRICTED_FLAG:
+                found = _no(Reason.RESTRICTED)
+            elif key[4]:
+                found = _no(Reason.SUPPRESSED)
+            else:
+                found = self._evaluate(*key[:4])
+            self._memo[key] = found
         return found
 
     def _evaluate(

@@ -96,17 +96,27 @@ def _subjects(
             if subject_id >= len(codes):  # newer than the range (PostgreSQL reads afresh)
                 codes.extend(bytes(subject_id + 1 - len(codes)))
             codes[subject_id] = code
-    listed = listed_subjects(session, scopes=scopes)
-    if listed:
-        suppressed = code_for(judge.decide_row(None, None, 0, 0, 1))
-        if suppressed is None:
+    listed = _listed(session, judge=judge, scopes=scopes)
+    for decision, subject_ids in listed:
+        code = code_for(decision)
+        if code is None:
             return _mapped(session, judge=judge, purpose_id=purpose_id, scopes=scopes)
-        newest = max(listed)
+        newest = max(subject_ids)
         if newest >= len(codes):
             codes.extend(bytes(newest + 1 - len(codes)))
-        for subject_id in listed:
-            codes[subject_id] = suppressed
+        for subject_id in subject_ids:
+            codes[subject_id] = code
     return _Subjects(choices=choices, codes=codes, by_subject=None)
+
+
+def _listed(
+    session: Session, *, judge: Judge, scopes: Sequence[str]
+) -> list[tuple[Decision, list[int]]]:
+    """Listed subjects grouped by their decision (suppressed, or restricted)."""
+    groups: dict[int, list[int]] = {}
+    for subject_id, flag in listed_subjects(session, scopes=scopes).items():
+        groups.setdefault(flag, []).append(subject_id)
+    return [(judge.decide_row(None, None, 0, 0, flag), ids) for flag, ids in groups.items()]
 
 
 def _mapped(session: Session, *, judge: Judge, purpose_id: str, scopes: Sequence[str]) -> _Subjects:
@@ -119,11 +129,9 @@ def _mapped(session: Session, *, judge: Judge, purpose_id: str, scopes: Sequence
             if decision is None:
                 decision = by_facts[facts] = judge.decide_row(*unpack_facts(facts), 0)
             by_subject[subject_id] = decision
-    listed = listed_subjects(session, scopes=scopes)
-    if listed:
-        suppressed = judge.decide_row(None, None, 0, 0, 1)
-        for subject_id in listed:
-            by_subject[subject_id] = suppressed
+    for decision, subject_ids in _listed(session, judge=judge, scopes=scopes):
+        for subject_id in subject_ids:
+            by_subject[subject_id] = decision
     nothing = judge.decide_row(None, None, 0, 0, 0)
     return _Subjects(choices=[nothing], codes=None, by_subject=by_subject)
 
@@ -216,10 +224,10 @@ def scan_decisions(
                 position = found(index)
                 if position is not None:
                     decisions[position] = decide(subject_id, nothing)
-    listed = listed_indexes(session, kind=kind.value, scopes=scopes)
+    listed = listed_indexes(session, kind=kind.value, scopes=scopes).get
     for index, position in wanted.items():
         if decisions[position] is None:
-            decisions[position] = judge.unknown(suppressed=index in listed)
+            decisions[position] = judge.unknown(suppressed=listed(index, 0))
     for position, first in repeats:
         decisions[position] = decisions[first]
     return decisions, errors

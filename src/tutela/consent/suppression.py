@@ -11,6 +11,11 @@ direct-marketing purpose), its own index is listed or any identity of the
 same subject is listed — so an address added to a person after they objected
 is covered too.
 
+A restricted person (Art. 18 GDPR) is listed with the scope ``restricted``, which
+applies to every purpose: while it stands, every check answers ``restricted``.
+:func:`suppress_indexes` lists blind indexes a request named (also of people
+Tutela does not know) and :func:`lift_indexes` removes them again.
+
 Staff list an address of someone Tutela may not know with
 :func:`suppress_address` and lift one with :func:`lift_suppression`; both need a
 reason that goes into the audit trail (never the address itself, which only
@@ -42,21 +47,28 @@ from tutela.subjects.identity import identity_kind
 __all__ = [
     "MAX_STAFF_REASON",
     "OBJECTION",
+    "RESTRICTED",
+    "RESTRICTION",
     "STAFF_ENTRY",
     "Listing",
     "check_scope",
     "is_suppressed",
+    "lift_indexes",
     "lift_suppression",
     "listing_of",
     "masked",
     "scope_choices",
     "scopes_for",
     "suppress_address",
+    "suppress_indexes",
     "suppress_subject",
 ]
 
 OBJECTION = "objection"
+RESTRICTION = "restriction"
 STAFF_ENTRY = "staff_entry"
+RESTRICTED = "restricted"
+"""The scope of a restricted person: it applies to every purpose."""
 MAX_STAFF_REASON = 500
 """Longest reason staff may give for listing or lifting an address."""
 _REASON_LENGTH = 32
@@ -67,8 +79,8 @@ _MIN_ECHO = 6
 def scopes_for(purpose: Purpose) -> tuple[str, ...]:
     """The suppression scopes that apply when checking ``purpose``."""
     if purpose.is_direct_marketing:
-        return (purpose.id, DIRECT_MARKETING)
-    return (purpose.id,)
+        return (purpose.id, DIRECT_MARKETING, RESTRICTED)
+    return (purpose.id, RESTRICTED)
 
 
 def _missing(
@@ -132,6 +144,53 @@ def suppress_subject(
         )
         emit(session, event, actor=actor, clock=clock)
     return added
+
+
+def suppress_indexes(
+    session: Session,
+    *,
+    pairs: Sequence[tuple[str, str]],
+    scope: str,
+    reason: str,
+    clock: Clock,
+    actor: str,
+) -> int:
+    """List blind indexes ``(kind, index)`` for ``scope`` (a request names them, so the
+    person may be unknown to Tutela); returns how many were new."""
+    scope = _check_scope(scope)
+    added = _insert(session, pairs, scope=scope, reason=reason[:_REASON_LENGTH], clock=clock)
+    if added:
+        kinds = tuple(sorted({kind for kind, _ in pairs}))
+        event = AddressesSuppressed(subject_id=None, scope=scope, kinds=kinds, added=added)
+        emit(session, event, actor=actor, clock=clock)
+    return added
+
+
+def lift_indexes(
+    session: Session,
+    *,
+    pairs: Sequence[tuple[str, str]],
+    scope: str,
+    clock: Clock,
+    actor: str,
+    reason: str,
+) -> int:
+    """Remove blind indexes from the list for ``scope``; returns how many entries went."""
+    removed = 0
+    for kind, index in dict.fromkeys(pairs):
+        result = session.execute(
+            delete(Suppression).where(
+                Suppression.kind == kind,
+                Suppression.blind_index == index,
+                Suppression.scope == scope,
+            )
+        )
+        removed += int(getattr(result, "rowcount", 0) or 0)
+    if removed:
+        kinds = ",".join(sorted({kind for kind, _ in pairs}))
+        event = SuppressionLifted(kind=kinds[:16], scope=scope, removed=removed)
+        emit(session, event, actor=actor, clock=clock, reason=reason)
+    return removed
 
 
 def _index(

@@ -56,6 +56,7 @@ class Reason(StrEnum):
     NOTICE_CHANGED = "notice_changed"
     OBJECTED = "objected"
     SUPPRESSED = "suppressed"
+    RESTRICTED = "restricted"
     UNKNOWN_SUBJECT = "unknown_subject"
     ERASED = "erased"
     LEGITIMATE_INTEREST = "legitimate_interest"

@@ -11,6 +11,7 @@ the wrapped key (:func:`shred`) makes both unreadable.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -27,13 +28,21 @@ MAX_CONTACT: Final = 1_000
 
 @dataclass(frozen=True, slots=True)
 class Details:
-    """What the person wrote: free text and how they asked to be reached (never used to send)."""
+    """What the person wrote: free text and how they asked to be reached (never used to send).
+
+    ``changes`` is what a rectification asks for: a field reference (``customers.phone``
+    or a data category such as ``user.contact.phone_number``) → the new value.
+    """
 
     text: str | None = None
     contact: str | None = None
+    changes: Mapping[str, str] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"text": self.text, "contact": self.contact}
+        data: dict[str, Any] = {"text": self.text, "contact": self.contact}
+        if self.changes:
+            data["changes"] = dict(self.changes)
+        return data
 
 
 def _key_id(reference: str) -> str:
@@ -45,7 +54,7 @@ def seal(request: DsrRequest, *, master: MasterKey, identity: str, details: Deta
     key = new_data_key()
     request.wrapped_key = wrap_key(master, key, key_id=_key_id(request.reference))
     request.identity_sealed = encrypt(key, identity.encode("utf-8"), context=_IDENTITY)
-    if details is not None and (details.text or details.contact):
+    if details is not None and (details.text or details.contact or details.changes):
         raw = json.dumps(details.to_json(), ensure_ascii=False, separators=(",", ":"))
         request.details_sealed = encrypt(key, raw.encode("utf-8"), context=_DETAILS)
 
@@ -70,7 +79,12 @@ def open_details(request: DsrRequest, *, master: MasterKey) -> Details | None:
     if key is None or request.details_sealed is None:
         return None
     data = json.loads(decrypt(key, request.details_sealed, context=_DETAILS).decode("utf-8"))
-    return Details(text=data.get("text"), contact=data.get("contact"))
+    changes = data.get("changes")
+    return Details(
+        text=data.get("text"),
+        contact=data.get("contact"),
+        changes={str(k): str(v) for k, v in changes.items()} if changes else None,
+    )
 
 
 def shred(request: DsrRequest) -> None:

@@ -18,16 +18,23 @@ __all__ = [
     "AssuranceLowered",
     "AssuranceLoweringRequested",
     "DigestSent",
+    "FulfilmentHeld",
     "NoticeSent",
+    "PackageDownloaded",
+    "PackageIssued",
+    "RequestAnswered",
     "RequestCompleted",
     "RequestDenied",
+    "RequestDetailsOpened",
     "RequestExpired",
     "RequestExtended",
     "RequestHeld",
     "RequestMatched",
+    "RequestNoted",
     "RequestReceived",
     "RequestStarted",
     "RequestVerified",
+    "RestrictionLifted",
     "VerificationFailed",
     "VerificationSent",
     "request_target",
@@ -153,6 +160,40 @@ class RequestCompleted(_RequestEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RequestAnswered(RequestCompleted):
+    """Fulfilment completed the request and mailed the answer: one entry for both steps.
+
+    ``delivered`` is false when no channel is on file; ``stores`` counts the stores
+    reached (their results are on the request, ``store_results``).
+    """
+
+    notice: str
+    delivered: bool
+    message_id: str | None
+    stores: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class FulfilmentHeld(_RequestEvent):
+    """Fulfilment could not finish: a store failed or fields were left; staff decide.
+
+    ``stores`` names the stores concerned, ``unhandled`` counts the fields left.
+    """
+
+    action: ClassVar[str] = "dsr.fulfilment_held"
+    stores: tuple[str, ...]
+    unhandled: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class RestrictionLifted(_RequestEvent):
+    """Staff lifted the restriction a request put in place; the person is told (Art. 18(3))."""
+
+    action: ClassVar[str] = "dsr.restriction_lifted"
+    removed: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class RequestDenied(_RequestEvent):
     """The request was refused; the notice names the reason and the right to complain."""
 
@@ -177,6 +218,28 @@ class NoticeSent(_RequestEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class PackageIssued(RequestCompleted):
+    """The request was completed by an access package whose link was mailed (``delivered``).
+
+    One entry for both steps (``dsr.completed``), to keep a request's bookkeeping short.
+    """
+
+    package_id: int
+    size: int
+    expires_at: dt.datetime
+    delivered: bool
+    message_id: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PackageDownloaded(_RequestEvent):
+    """The download link of an access package was used (it works once)."""
+
+    action: ClassVar[str] = "dsr.package_downloaded"
+    package_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class DigestSent(DomainEvent):
     """The DPO got the list of near-due and overdue requests of ``day``."""
 
@@ -188,3 +251,29 @@ class DigestSent(DomainEvent):
 
     def target(self) -> str:
         return f"dsr_digest:{self.day.isoformat()}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestDetailsOpened(DomainEvent):
+    """A staff member read the request's identity and what the person wrote (P09)."""
+
+    action: ClassVar[str] = "dsr.details_opened"
+    request_id: int
+    staff_id: int
+    reason: str
+
+    def target(self) -> str:
+        return request_target(self.request_id)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestNoted(DomainEvent):
+    """A staff note on the request (the note travels as the entry's ``reason``)."""
+
+    action: ClassVar[str] = "dsr.noted"
+    request_id: int
+    staff_id: int
+    topic: str
+
+    def target(self) -> str:
+        return request_target(self.request_id)

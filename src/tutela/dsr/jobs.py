@@ -32,6 +32,7 @@ from tutela.dsr.events import (
     RequestMatched,
     VerificationSent,
 )
+from tutela.dsr.fulfilment import enqueue_fulfilment
 from tutela.dsr.models import DsrRequest
 from tutela.dsr.notices import (
     DsrRuntime,
@@ -44,6 +45,7 @@ from tutela.dsr.notices import (
     valid_hours,
     valid_minutes,
 )
+from tutela.dsr.package_models import sweep_packages
 from tutela.dsr.queue import INTAKE_JOB, NOTICE_JOB, SWEEP_JOB, Notice, ensure_sweep
 from tutela.dsr.terms import Assurance, Method, Status, required_assurance
 from tutela.dsr.verification import (
@@ -62,6 +64,7 @@ from tutela.subjects import IdentityKind, Subject, subject_ids_for_indexes
 __all__ = [
     "DsrRuntime",
     "install_runtime",
+    "installed_runtime",
     "run_intake",
     "run_notice",
     "run_sweep",
@@ -91,6 +94,11 @@ def _installed() -> DsrRuntime:
             "starting the worker."
         )
     return runtime
+
+
+def installed_runtime() -> DsrRuntime:
+    """The runtime given by :func:`install_runtime` (ConfigurationError without one)."""
+    return _installed()
 
 
 def _request_id(payload: dict[str, Any]) -> int:
@@ -204,6 +212,7 @@ def _matched(
     """A request verified on arrival: record the match; tell the old channel where V-3 asks."""
     event = RequestMatched(request_id=request.id, subject_id=request.subject_id)
     emit(session, event, actor=SYSTEM_ACTOR, clock=clock)
+    enqueue_fulfilment(session, request_id=request.id, clock=clock)
     policy = required_assurance(request.request_type, request.scope)
     if policy is not Assurance.CHANNEL_AND_NOTICE:
         return
@@ -282,6 +291,7 @@ def run_sweep(session: Session, *, runtime: DsrRuntime, clock: Clock) -> int:
             day=today, near_due=len(alerts) - overdue, overdue=overdue, message_id=message_id
         )
         emit(session, event, actor=SYSTEM_ACTOR, clock=clock)
+    sweep_packages(session, packages_dir=runtime.settings.packages_dir, clock=clock)
     ensure_sweep(session, clock=clock)
     return expired
 

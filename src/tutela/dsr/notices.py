@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from tutela.clock import Clock
 from tutela.config import Settings
+from tutela.connectors import Connector
 from tutela.consent.declarations import CurrentPolicy, current_policy
 from tutela.crypto import MasterKey
 from tutela.dsr.envelope import open_identity
@@ -78,6 +79,8 @@ class DsrRuntime:
     master: MasterKey
     settings: Settings
     directories: tuple[Directory, ...] = ()
+    stores: tuple[Connector, ...] = ()
+    """The connected stores requests are carried out in (see :mod:`tutela.dsr.stores`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,6 +50,9 @@ class Notice(StrEnum):
     EXTENDED = "extended"
     DENIED = "denied"
     UNVERIFIED = "unverified"
+    DONE = "done"
+    """The answer to a carried-out request (sent by the fulfilment job itself)."""
+    RESTRICTION_LIFTED = "restriction_lifted"
 
 
 def enqueue_intake(session: Session, *, request_id: int, clock: Clock) -> None:

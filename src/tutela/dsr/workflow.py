@@ -36,6 +36,7 @@ from tutela.dsr.events import (
     RequestVerified,
     request_target,
 )
+from tutela.dsr.fulfilment import enqueue_fulfilment
 from tutela.dsr.intake import controller_state
 from tutela.dsr.models import DsrRequest
 from tutela.dsr.queue import Notice, enqueue_notice
@@ -186,12 +187,16 @@ def mark_verified(
         request_id=request.id, method=method.value, verification_id=verification_id
     )
     emit(session, event, actor=actor, clock=clock)
+    enqueue_fulfilment(session, request_id=request.id, clock=clock)
 
 
-def start(session: Session, *, request: DsrRequest, actor: str, clock: Clock) -> None:
-    """A verified request is being worked on (``in_progress``)."""
+def start(
+    session: Session, *, request: DsrRequest, actor: str, clock: Clock, reason: str | None = None
+) -> None:
+    """A verified request is being worked on (``in_progress``); staff say why in ``reason``."""
     move(request, Status.IN_PROGRESS)
-    emit(session, RequestStarted(request_id=request.id), actor=actor, clock=clock)
+    event = RequestStarted(request_id=request.id)
+    emit(session, event, actor=actor, clock=clock, reason=reason)
 
 
 def complete(
@@ -201,8 +206,13 @@ def complete(
     actor: str,
     clock: Clock,
     outcome: Outcome | str = Outcome.FULFILLED,
+    event: RequestCompleted | None = None,
+    reason: str | None = None,
 ) -> None:
-    """Close a verified request as answered: ``fulfilled``, ``partially_fulfilled``, ``no_data``."""
+    """Close a verified request as answered: ``fulfilled``, ``partially_fulfilled``, ``no_data``.
+
+    ``event`` replaces the plain completion entry with a richer one (same action).
+    """
     chosen = Outcome(outcome)
     if chosen not in (Outcome.FULFILLED, Outcome.PARTIALLY_FULFILLED, Outcome.NO_DATA):
         raise InvalidInput(
@@ -213,8 +223,9 @@ def complete(
     if request.status not in (Status.VERIFIED.value, Status.IN_PROGRESS.value):
         raise _conflict(request, Status.COMPLETED)
     _close(request, Status.COMPLETED, chosen, clock.now())
-    event = RequestCompleted(request_id=request.id, outcome=chosen.value)
-    emit(session, event, actor=actor, clock=clock)
+    if event is None:
+        event = RequestCompleted(request_id=request.id, outcome=chosen.value)
+    emit(session, event, actor=actor, clock=clock, reason=reason)
 
 
 def close_without_data(session: Session, *, request: DsrRequest, actor: str, clock: Clock) -> None:

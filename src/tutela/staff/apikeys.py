@@ -30,6 +30,8 @@ class Scope(StrEnum):
     CONSENT_READ = "consent:read"
     CONSENT_WRITE = "consent:write"
     CONSENT_EXPORT = "consent:export"
+    REQUESTS_READ = "requests:read"
+    REQUESTS_WRITE = "requests:write"
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,10 @@ Three roles exist. ``admin`` runs the installation (staff accounts, API keys);
 ``support`` answers people and reads what the others publish; every role may
 open a person's consent records (with a reason, see :mod:`tutela.staff.access`)
 and record a withdrawal that reached staff; only the DPO and admins may lift a
-suppression (putting an address back into reach of direct marketing). The web layer
+suppression (putting an address back into reach of direct marketing). Every role sees
+the queue of data-subject requests; the DPO and support handle them (deny, extend,
+notes, staff entry); approving a lower required assurance (the second person of V-5)
+is for the DPO and admins. The web layer
 asks :func:`allows` before showing a page; services that change state call
 :func:`require`.
 """
@@ -34,6 +37,9 @@ class Permission(StrEnum):
     RECORD_WITHDRAWALS = "record_withdrawals"
     LIFT_SUPPRESSIONS = "lift_suppressions"
     EXPORT_CONSENT_RECEIPTS = "export_consent_receipts"
+    VIEW_REQUESTS = "view_requests"
+    HANDLE_REQUESTS = "handle_requests"
+    APPROVE_ASSURANCE = "approve_assurance"
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
@@ -48,6 +54,9 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.RECORD_WITHDRAWALS,
             Permission.LIFT_SUPPRESSIONS,
             Permission.EXPORT_CONSENT_RECEIPTS,
+            Permission.VIEW_REQUESTS,
+            Permission.HANDLE_REQUESTS,
+            Permission.APPROVE_ASSURANCE,
         }
     ),
     Role.SUPPORT: frozenset(
@@ -56,6 +65,8 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.VIEW_CONSENT,
             Permission.OPEN_SUBJECT_RECORDS,
             Permission.RECORD_WITHDRAWALS,
+            Permission.VIEW_REQUESTS,
+            Permission.HANDLE_REQUESTS,
         }
     ),
 }

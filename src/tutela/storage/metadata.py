@@ -17,6 +17,7 @@ MODEL_MODULES = (
     "tutela.subjects.models",
     "tutela.consent.models",
     "tutela.dsr.models",
+    "tutela.dsr.package_models",
 )
 
 for _name in MODEL_MODULES:

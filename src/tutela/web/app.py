@@ -19,15 +19,20 @@ from tutela.storage import make_engine, make_session_factory
 from tutela.web import problems
 from tutela.web.admin.consent import router as admin_consent_router
 from tutela.web.admin.ratelimit import LoginLimiter
+from tutela.web.admin.requests import router as admin_requests_router
+from tutela.web.admin.requests_actions import router as admin_requests_actions_router
 from tutela.web.admin.routes import router as admin_router
 from tutela.web.admin.suppressions import router as admin_suppressions_router
 from tutela.web.api.consent import router as consent_api_router
 from tutela.web.api.consent_bulk import router as consent_bulk_router
 from tutela.web.api.newsletter import router as newsletter_api_router
+from tutela.web.api.requests import router as requests_api_router
 from tutela.web.api.routes import router as api_router
 from tutela.web.headers import SecurityHeaders
 from tutela.web.public.banner import router as banner_router
 from tutela.web.public.newsletter import router as newsletter_router
+from tutela.web.public.requests import router as requests_router
+from tutela.web.public.requests_verify import router as requests_verify_router
 from tutela.web.public.routes import router as public_router
 from tutela.web.public.unsubscribe import router as unsubscribe_router
 from tutela.web.state import AppState, signing_key_for
@@ -78,11 +83,16 @@ def create_app(
     app.include_router(newsletter_router)
     app.include_router(newsletter_api_router)
     app.include_router(unsubscribe_router)
+    app.include_router(requests_router)
+    app.include_router(requests_verify_router)
     app.include_router(admin_router)
     app.include_router(admin_consent_router)
     app.include_router(admin_suppressions_router)
+    app.include_router(admin_requests_actions_router)
+    app.include_router(admin_requests_router)
     app.include_router(api_router)
     app.include_router(consent_api_router)
     app.include_router(consent_bulk_router)
+    app.include_router(requests_api_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -1,0 +1,106 @@
+"""The ``dsr.fulfil`` job: hand a verified request to the handler of its type.
+
+Importing this module registers the job and the handlers shipped with Tutela
+(access packages). A request whose type has no handler stays ``verified`` in
+the staff queue (logged, no extra audit row). When a store is down or answers with
+an error, the job's work rolls back, the request is marked ``in_progress`` with
+``last_error`` in a short transaction of its own, and the error is raised again
+so the job is retried later.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Final
+
+from sqlalchemy.orm import Session
+
+import tutela.dsr.erasure as _erasure
+import tutela.dsr.objection as _objection
+import tutela.dsr.package as _package
+import tutela.dsr.restriction as _restriction
+from tutela.calendar import german_date
+from tutela.clock import Clock
+from tutela.connectors import StoreError, StoreUnavailable
+from tutela.dsr.fulfilment import FULFIL_JOB, Fulfilment, handler_for
+from tutela.dsr.jobs import installed_runtime
+from tutela.dsr.models import DsrRequest
+from tutela.dsr.notices import DsrRuntime
+from tutela.dsr.terms import Status
+from tutela.dsr.workflow import SYSTEM_ACTOR, start
+from tutela.errors import InvalidInput
+from tutela.jobs import JobContext, registry
+
+__all__ = ["fulfil_job", "run_fulfilment"]
+
+MAX_ERROR: Final = 1000
+_READY: Final = (Status.VERIFIED.value, Status.IN_PROGRESS.value)
+_HANDLERS: Final = (  # importing their modules registers them
+    _package.fulfil_access,
+    _erasure.fulfil_erasure,
+    _erasure.fulfil_rectification,
+    _restriction.fulfil_restriction,
+    _objection.fulfil_objection,
+)
+
+log = logging.getLogger(__name__)
+
+
+def run_fulfilment(session: Session, *, request_id: int, runtime: DsrRuntime, clock: Clock) -> None:
+    """Carry out one verified request (see the module text); a store error is raised."""
+    request = session.get(DsrRequest, request_id)
+    if request is None or request.status not in _READY:
+        return
+    handler = handler_for(request.request_type)
+    if handler is None:
+        # The status (verified) already puts it in the staff queue; no audit row needed.
+        log.info(
+            "request %s: no automatic handler for %s; it waits for staff",
+            request.id,
+            request.request_type,
+        )
+        return
+    fulfilment = Fulfilment(
+        session=session,
+        request=request,
+        stores=runtime.stores,
+        runtime=runtime,
+        clock=clock,
+        today=german_date(clock.now()),
+    )
+    try:
+        handler(fulfilment)
+    except (StoreUnavailable, StoreError) as error:
+        _record_error(session, request_id=request_id, error=error, clock=clock)
+        raise
+
+
+def _record_error(session: Session, *, request_id: int, error: Exception, clock: Clock) -> None:
+    """Roll the job's work back and note the error on the request in a transaction of its own."""
+    bind = session.get_bind()
+    session.rollback()
+    text = str(error)[:MAX_ERROR] or type(error).__name__
+    with Session(bind=bind) as own, own.begin():
+        request = own.get(DsrRequest, request_id)
+        if request is None or request.status not in _READY:
+            return
+        if request.status == Status.VERIFIED.value:
+            start(own, request=request, actor=SYSTEM_ACTOR, clock=clock)
+        request.last_error = text
+
+
+def _request_id(payload: dict[str, Any]) -> int:
+    try:
+        return int(payload["request_id"])
+    except (KeyError, TypeError, ValueError):
+        raise InvalidInput(
+            f"The {FULFIL_JOB} job payload needs a request_id; queue it with "
+            "tutela.dsr.fulfilment.enqueue_fulfilment."
+        ) from None
+
+
+@registry.handler(FULFIL_JOB)
+def fulfil_job(session: Session, payload: dict[str, Any], ctx: JobContext) -> None:
+    run_fulfilment(
+        session, request_id=_request_id(payload), runtime=installed_runtime(), clock=ctx.clock
+    )
