@@ -29,7 +29,7 @@ def _points(*pairs: tuple[str, str]) -> list[EntryPoint]:
 
 def test_builtins_and_plugins_come_from_entry_points() -> None:
     registry = ConnectorRegistry(discover=lambda: _points(("crm", f"{__name__}:make_plugin")))
-    assert registry.kinds() == ["crm", "manual", "sql"]
+    assert registry.kinds() == ["crm", "manual", "sql", "webhook"]
     connector = registry.create("crm", {"name": "crm"})
     assert connector.name == "crm"
     assert registry.create("manual", {"name": "archive"}).name == "archive"

@@ -210,6 +210,7 @@ def test_openapi_document(client: TestClient) -> None:
         "/api/v1/requests",
         "/api/v1/requests/in-app",
         "/api/v1/requests/{reference}",
+        "/api/v1/requests/callbacks/{store}",
     }
     assert all(path.startswith("/api/v1/") for path in document["paths"])
     scheme = document["components"]["securitySchemes"]["ApiKey"]

@@ -38,6 +38,7 @@ ENTRY_POINT_GROUP: Final = "tutela.connectors"
 BUILTINS: Final = (
     ("sql", "tutela.connectors.builtin.sql_config:create_sql"),
     ("manual", "tutela.connectors.builtin.manual:create_manual"),
+    ("webhook", "tutela.connectors.builtin.webhook:create_webhook"),
 )
 _KIND = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 

@@ -188,6 +188,20 @@ def _plain(reports: Sequence[StoreReport]) -> list[dict[str, Any]]:
     return stores
 
 
+def _told_by_webhook(fulfilment: Fulfilment, run: Run) -> None:
+    """Recipients whose webhook store (``recipient:``) took the request were told by it."""
+    reached = {report.store for report in run.reports if report.status is not Status.FAILED}
+    stores = {
+        getattr(store, "recipient", None): store.name
+        for store in fulfilment.stores
+        if store.name in reached
+    }
+    for item in run.extra.get("recipients", []):
+        name = stores.get(item.get("id"))
+        if name is not None:
+            item.update(notice="webhook", store=name)
+
+
 def answer(
     fulfilment: Fulfilment,
     run: Run,
@@ -203,6 +217,7 @@ def answer(
     """
     request, session, clock = fulfilment.request, fulfilment.session, fulfilment.clock
     chosen = outcome or (Outcome.PARTIALLY_FULFILLED if run.tasks() else Outcome.FULFILLED)
+    _told_by_webhook(fulfilment, run)
     request.store_results = run.to_json()
     request.last_error = None
     message_id = None

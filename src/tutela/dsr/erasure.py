@@ -38,7 +38,7 @@ from tutela.subjects import erase_subject
 __all__ = ["fulfil_erasure", "fulfil_rectification", "recipients_to_tell"]
 
 RECIPIENT_NOTICE: Final = "manual"
-"""How recipients are told for now: a task for staff (no webhook connector yet)."""
+"""How a recipient without a webhook store of its own is told: a task for staff."""
 
 
 def recipients_to_tell(session: Session, *, clock: Clock) -> list[dict[str, str]]:

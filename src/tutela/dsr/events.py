@@ -22,6 +22,7 @@ __all__ = [
     "NoticeSent",
     "PackageDownloaded",
     "PackageIssued",
+    "ProcessorConfirmed",
     "RequestAnswered",
     "RequestCompleted",
     "RequestDenied",
@@ -277,3 +278,16 @@ class RequestNoted(DomainEvent):
 
     def target(self) -> str:
         return request_target(self.request_id)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProcessorConfirmed(_RequestEvent):
+    """A processor reported its part of the request (``completed`` or ``cancelled``).
+
+    ``store`` names the webhook store; the processor's id of the request is derived
+    from the request's reference and not repeated here.
+    """
+
+    action: ClassVar[str] = "dsr.processor_confirmed"
+    store: str
+    status: str

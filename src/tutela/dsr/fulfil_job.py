@@ -22,6 +22,7 @@ import tutela.dsr.restriction as _restriction
 from tutela.calendar import german_date
 from tutela.clock import Clock
 from tutela.connectors import StoreError, StoreUnavailable
+from tutela.connectors.builtin.webhook_message import on_behalf_of
 from tutela.dsr.fulfilment import FULFIL_JOB, Fulfilment, handler_for
 from tutela.dsr.jobs import installed_runtime
 from tutela.dsr.models import DsrRequest
@@ -69,7 +70,9 @@ def run_fulfilment(session: Session, *, request_id: int, runtime: DsrRuntime, cl
         today=german_date(clock.now()),
     )
     try:
-        handler(fulfilment)
+        # Processors (webhook stores) get the request's stable id and submission time.
+        with on_behalf_of(request.reference, submitted=request.received_at):
+            handler(fulfilment)
     except (StoreUnavailable, StoreError) as error:
         _record_error(session, request_id=request_id, error=error, clock=clock)
         raise

@@ -37,7 +37,7 @@ __all__ = ["EMAIL_CATEGORY", "StoreDirectory", "load_stores", "parse_stores"]
 
 EMAIL_CATEGORY: Final = "user.contact.email"
 _NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_PATH_KEYS: Final = ("dataset", "overrides")
+_PATH_KEYS: Final = ("dataset", "overrides", "secret_file")
 _ENTRY_KEYS: Final = frozenset({"name", "kind", "config"})
 
 

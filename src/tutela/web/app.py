@@ -26,6 +26,7 @@ from tutela.web.admin.suppressions import router as admin_suppressions_router
 from tutela.web.api.consent import router as consent_api_router
 from tutela.web.api.consent_bulk import router as consent_bulk_router
 from tutela.web.api.newsletter import router as newsletter_api_router
+from tutela.web.api.request_callbacks import router as request_callbacks_router
 from tutela.web.api.requests import router as requests_api_router
 from tutela.web.api.routes import router as api_router
 from tutela.web.headers import SecurityHeaders
@@ -93,6 +94,7 @@ def create_app(
     app.include_router(api_router)
     app.include_router(consent_api_router)
     app.include_router(consent_bulk_router)
+    app.include_router(request_callbacks_router)
     app.include_router(requests_api_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
