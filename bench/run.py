@@ -158,6 +158,8 @@ def main() -> None:
     write("lint_render", bench_lint_render(rounds * 3))
     # the consent benchmarks run as their own program (they start subprocesses)
     subprocess.run([sys.executable, str(ROOT / "bench" / "consent.py")], check=True)
+    # requests next to Fides 2.78.2 (installs Fides into .bench-cache/ once; skips it if it cannot)
+    subprocess.run([sys.executable, str(ROOT / "bench" / "dsr.py")], check=True)
 
 
 if __name__ == "__main__":
