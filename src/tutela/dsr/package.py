@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tutela.audit import emit
@@ -335,7 +335,19 @@ def open_download(
         key = open_key(runtime.master, package.sealed_key, file_name=package.file_name)
     except DecryptionError:
         raise NotFound(_UNKNOWN, field="token") from None
-    package.downloaded_at = clock.now()
+    now = clock.now()
+    claimed = session.connection().execute(
+        update(DsrPackage)
+        .where(
+            DsrPackage.id == package.id,
+            DsrPackage.downloaded_at.is_(None),
+            DsrPackage.expires_at > now,
+        )
+        .values(downloaded_at=now)
+    )
+    if claimed.rowcount != 1:  # another download took it first (the row is locked now)
+        raise NotFound(_UNKNOWN, field="token")
+    session.expire(package, ["downloaded_at"])
     event = PackageDownloaded(request_id=package.request_id, package_id=package.id)
     emit(session, event, actor=actor, clock=clock)
     return info, read_sealed(path, key)

@@ -27,7 +27,7 @@ from typing import Any, Final
 import yaml
 
 from tutela.config import Settings
-from tutela.connectors import Connector, IdentitySet, create
+from tutela.connectors import Connector, IdentitySet, StoreError, create
 from tutela.connectors.dataset import Dataset
 from tutela.crypto import MasterKey
 from tutela.dsr.notices import OnFile
@@ -175,13 +175,21 @@ class StoreDirectory:
         else:
             own = {}
         identities = IdentitySet.of(**{kind: value})
-        with store.access(identities) as result:
-            for table, row in result:
-                if table not in own:
-                    if not own:
-                        return OnFile(known=True)
-                    continue
-                column = own[table]
-                address = row.get(column) if column is not None else None
-                return OnFile(known=True, address=address if isinstance(address, str) else None)
-        return OnFile(known=bool(sum(result.rows.values())))
+        try:
+            return _first_address(store, identities, own)
+        except StoreError:  # the identity names more than one person there: no link, staff
+            return OnFile(known=True)
+
+
+def _first_address(store: Connector, identities: IdentitySet, own: dict[str, str | None]) -> OnFile:
+    """Whether ``store`` holds the identity, and the address of its own table's row."""
+    with store.access(identities) as result:
+        for table, row in result:
+            if table not in own:
+                if not own:
+                    return OnFile(known=True)
+                continue
+            column = own[table]
+            address = row.get(column) if column is not None else None
+            return OnFile(known=True, address=address if isinstance(address, str) else None)
+    return OnFile(known=bool(sum(result.rows.values())))

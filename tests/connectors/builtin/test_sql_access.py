@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from tutela.connectors import IdentitySet, Status, StoreUnavailable, create
+from tutela.connectors import IdentitySet, Status, StoreError, StoreUnavailable, create
 from tutela.connectors.builtin.sql import SqlConnector
 from tutela.connectors.cards import is_pan
 from tutela.connectors.dataset import load_dataset, parse_dataset
-from tutela.connectors.sample import customer_email, customer_phone, example_path
+from tutela.connectors.sample import REFERENCE_DAY, customer_email, customer_phone, example_path
 from tutela.crypto import MasterKey
 
 pytestmark = pytest.mark.promise("P03")
@@ -155,3 +155,45 @@ def test_memory_stays_bounded_for_a_person_with_many_rows(store_url: str) -> Non
     assert count == rows + 1
     # all rows at once would take well over 20 MB here; a streamed batch a few hundred KB
     assert peak < 8_000_000, f"peak {peak / 1e6:.1f} MB"
+
+
+@pytest.mark.promise("P16")
+def test_identities_that_name_two_people_are_refused(shop_url: str, master_key: MasterKey) -> None:
+    """A phone number shared by two customers must not gather both people's data."""
+    engine = sa.create_engine(shop_url)
+    with engine.begin() as conn:
+        phone = conn.execute(
+            sa.text("SELECT phone FROM customers WHERE phone IS NOT NULL ORDER BY id LIMIT 1")
+        ).scalar_one()
+        conn.execute(
+            sa.text(
+                "UPDATE customers SET phone = :phone WHERE id = (SELECT MAX(id) FROM customers)"
+            ),
+            {"phone": phone},
+        )
+    engine.dispose()
+    shop = create(
+        "sql",
+        {
+            "name": "shop",
+            "url": shop_url,
+            "dataset": str(example_path("shop.dataset.yaml")),
+            "master_key": master_key,
+        },
+    )
+    try:
+        for ambiguous in (
+            IdentitySet.of(phone=phone),
+            IdentitySet.of(email=customer_email(1), customer_id="2"),
+        ):
+            with (
+                pytest.raises(StoreError, match="more than one record"),
+                shop.access(ambiguous) as found,
+            ):
+                list(found)
+        with pytest.raises(StoreError, match="more than one record"):
+            shop.erase(IdentitySet.of(phone=phone), today=REFERENCE_DAY)
+        with shop.access(IdentitySet.of(email=customer_email(1))) as found:
+            assert sum(1 for record in found if record.table == "customers") == 1
+    finally:
+        shop.close()

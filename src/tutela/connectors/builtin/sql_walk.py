@@ -15,6 +15,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from tutela.connectors.base import StoreError
 from tutela.connectors.builtin.sql_schema import BoundSchema, BoundTable, coerce
 from tutela.connectors.identities import IdentitySet
 
@@ -86,6 +87,7 @@ class Walk:
         self._seen: dict[str, set[tuple[Any, ...]]] = {}
         self._multi = self._tables_with_several_keys()
         self._seed(identities)
+        self._check_one_person()
 
     def _tables_with_several_keys(self) -> set[str]:
         keys: dict[str, set[ConditionKey]] = {}
@@ -108,6 +110,30 @@ class Walk:
                     wanted = value.casefold() if spec.casefold else coerce(column, value)
                     if wanted is not None:
                         self._add(name, (spec.name, spec.casefold), wanted)
+
+    def _check_one_person(self) -> None:
+        """Refuse identities that select more than one record of a table others hang on.
+
+        A table whose primary key other tables follow (customers → orders) holds one
+        row per person; when the identities match two of its rows (a shared phone
+        number, an email of one customer and a phone of another), the walk would
+        gather two people's data. It stops instead, so staff decide.
+        """
+        for name, pending in self._pending.items():
+            bound = self.schema.tables[name]
+            keys = bound.primary_key
+            followed = {link.source_column for link in self.schema.dataset.links_from(name)}
+            if not keys or not followed & set(keys):
+                continue
+            columns = [bound.column(key) for key in keys]
+            group = {key: list(values) for key, values in pending.items()}
+            statement = sa.select(*columns).where(where_clause(bound, group)).limit(2)
+            if len(self.conn.execute(statement).all()) > 1:
+                raise StoreError(
+                    f"The identities given match more than one record of table {name!r}; "
+                    "they do not name one person. Staff must decide which record the "
+                    "request is about before anything is read or changed."
+                )
 
     def _add(self, table: str, key: ConditionKey, value: Any) -> None:
         if value in self.conditions.get(table, {}).get(key, ()):
