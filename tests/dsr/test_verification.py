@@ -27,6 +27,7 @@ from tutela.dsr import (
     request_code,
 )
 from tutela.dsr.jobs import install_runtime
+from tutela.dsr.verification import CODES_PER_REQUEST
 from tutela.jobs import Job
 from tutela.mail import FileOutbox
 from tutela.storage import transaction
@@ -324,3 +325,24 @@ def test_connected_stores_provide_the_address_on_file(
     assert [mail.to for mail in mails(outbox)] == ["carla@example.org"]
     assert load(session_factory, shop.reference).status == "awaiting_verification"
     assert load(session_factory, held.reference).status == "awaiting_verification"  # no answer
+
+
+@pytest.mark.promise("P16")
+def test_a_request_gets_ten_codes_in_all(
+    session_factory: sessionmaker[Session],
+    file_request: Callable[..., Receipt],
+    person: Callable[..., int],
+    runtime: DsrRuntime,
+    outbox: FileOutbox,
+    clock: FrozenClock,
+) -> None:
+    """Guessing stays hopeless: at most 10 codes x 5 attempts for one request, ever."""
+    person(KNOWN)
+    reference = file_request(KNOWN).reference
+    run_jobs(session_factory, clock)
+    for _ in range(CODES_PER_REQUEST + 3):
+        with transaction(session_factory) as session:
+            request_code(session, reference=reference, clock=clock)
+        run_jobs(session_factory, clock)
+        clock.advance(dt.timedelta(hours=1, seconds=1))
+    assert len(mails(outbox)) == 1 + CODES_PER_REQUEST  # the link, then ten codes

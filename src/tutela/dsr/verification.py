@@ -56,6 +56,8 @@ LINK_LIFETIME: Final = dt.timedelta(hours=24)
 CODE_LIFETIME: Final = dt.timedelta(minutes=15)
 CODE_ATTEMPTS: Final = 5
 CODES_PER_HOUR: Final = 3
+CODES_PER_REQUEST: Final = 10
+"""At most this many codes per request in all: 50 guesses of a six-digit code, ever."""
 PUBLIC_ACTOR: Final = "public:dsr-verify"
 _CODE_KIND: Final = "dsr_code"
 
@@ -257,16 +259,18 @@ def request_code(session: Session, *, reference: str, clock: Clock) -> None:
 
 def may_send_code(session: Session, *, request: DsrRequest, clock: Clock) -> bool:
     """Whether a code may go out now: the request waits, a link reached a channel on file,
-    and fewer than :data:`CODES_PER_HOUR` codes were issued in the last hour."""
+    fewer than :data:`CODES_PER_HOUR` codes were issued in the last hour and fewer than
+    :data:`CODES_PER_REQUEST` in all (after that, only the link or a new request)."""
     if not _waiting(request):
         return False
     since = clock.now() - dt.timedelta(hours=1)
-    linked, recent = session.execute(
+    linked, recent, issued = session.execute(
         select(
             func.count().filter(DsrVerification.method == Method.LINK.value),
             func.count().filter(
                 DsrVerification.method == Method.CODE.value, DsrVerification.created_at > since
             ),
+            func.count().filter(DsrVerification.method == Method.CODE.value),
         ).where(DsrVerification.request_id == request.id)
     ).one()
-    return int(linked) > 0 and int(recent) < CODES_PER_HOUR
+    return int(linked) > 0 and int(recent) < CODES_PER_HOUR and int(issued) < CODES_PER_REQUEST
