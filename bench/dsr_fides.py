@@ -1,7 +1,8 @@
 """Fides 2.78.2 and its sample database for the request benchmark.
 
-Everything follows ``/work/shared/docs/anchors/fides.md`` §5: a throwaway virtualenv
-(cached in ``.bench-cache/``, never committed), PostgreSQL and Redis on 127.0.0.1,
+Everything follows the Fides anchor report (§5, "Running Fides here for a
+benchmark"): a throwaway virtualenv (cached in ``.bench-cache/``, never
+committed), PostgreSQL and Redis on 127.0.0.1,
 ``fides.toml`` with verification and manual approval off, and the REST calls
 token → connection → secret → dataset upsert → datasetconfig. One deviation: the
 webserver is started like ``fides webserver`` does it, but bound to 127.0.0.1

@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 from tutela.audit import entries
 from tutela.clock import FrozenClock
 from tutela.consent.models import Suppression
+from tutela.consent.staff_text import staff_reason
 from tutela.consent.suppression import (
     MAX_STAFF_REASON,
     STAFF_ENTRY,
     Listing,
-    _staff_reason,
     check_scope,
     lift_suppression,
     listing_of,
@@ -164,7 +164,7 @@ def test_a_german_number_is_found_in_a_reason_in_either_format(
     normalized = normalize("phone", typed)
     assert normalize("phone", said) == normalized
     with pytest.raises(InvalidInput) as caught:
-        _staff_reason(f"ticket 7: {said} called", value=typed, normalized=normalized, required=True)
+        staff_reason(f"ticket 7: {said} called", value=typed, normalized=normalized, required=True)
     assert caught.value.extra["issue"] == "address"
 
 
@@ -179,11 +179,9 @@ def test_the_part_before_the_at_is_found_in_a_reason(local: str, tag: str, domai
     normalized = normalize("email", value)
     for said in (local, local.upper(), f"{local}{tag}"):
         with pytest.raises(InvalidInput):
-            _staff_reason(
-                f"per {said}; ticket 7", value=value, normalized=normalized, required=True
-            )
+            staff_reason(f"per {said}; ticket 7", value=value, normalized=normalized, required=True)
     assert (
-        _staff_reason("per letter; ticket 7", value=value, normalized=normalized, required=True)
+        staff_reason("per letter; ticket 7", value=value, normalized=normalized, required=True)
         == "per letter; ticket 7"
     )
 

@@ -37,6 +37,7 @@ from tutela.audit import emit
 from tutela.clock import Clock
 from tutela.consent.events import AddressesSuppressed, SuppressionLifted
 from tutela.consent.models import Suppression
+from tutela.consent.staff_text import MAX_STAFF_REASON, masked, staff_reason
 from tutela.consent.terms import DIRECT_MARKETING
 from tutela.crypto import MasterKey
 from tutela.errors import InvalidInput
@@ -69,11 +70,7 @@ RESTRICTION = "restriction"
 STAFF_ENTRY = "staff_entry"
 RESTRICTED = "restricted"
 """The scope of a restricted person: it applies to every purpose."""
-MAX_STAFF_REASON = 500
-"""Longest reason staff may give for listing or lifting an address."""
 _REASON_LENGTH = 32
-_MIN_ECHO = 6
-"""Values shorter than this are not searched for in a reason (too many false alarms)."""
 
 
 def scopes_for(purpose: Purpose) -> tuple[str, ...]:
@@ -236,76 +233,6 @@ def check_scope(scope: str, *, choices: Sequence[str]) -> str:
     return text
 
 
-def _compact(text: str) -> str:
-    return "".join(ch for ch in text.casefold() if ch.isalnum())
-
-
-def _staff_reason(reason: str | None, *, value: str, normalized: str, required: bool) -> str | None:
-    """The reason as it goes into the audit trail; InvalidInput (``issue``: ``missing``,
-    ``too_long`` or ``address``) when it is missing, too long, or repeats the address
-    (the trail keeps ids, never addresses)."""
-    text = " ".join((reason or "").split())
-    if not text:
-        if not required:
-            return None
-        raise InvalidInput(
-            "reason: say why the address may be used again, such as the person's "
-            "written request to receive offers again.",
-            field="reason",
-            issue="missing",
-        )
-    if len(text) > MAX_STAFF_REASON:
-        raise InvalidInput(
-            f"reason: keep the reason to {MAX_STAFF_REASON} characters; a ticket number "
-            "is enough to find the details.",
-            field="reason",
-            issue="too_long",
-        )
-    said = _compact(text)
-    if any(echo in said for echo in _echoes(value, normalized)):
-        raise InvalidInput(
-            "reason: leave the address out of the reason, in any spelling — also the part "
-            "of an e-mail address before the @ and a phone number with or without its "
-            "country code; the audit trail keeps no addresses. Give a ticket number instead.",
-            field="reason",
-            issue="address",
-        )
-    return text
-
-
-def _echoes(value: str, normalized: str) -> set[str]:
-    """Compact forms of an address a reason must not contain (best effort): as typed, as
-    stored, an e-mail address's local part (with and without ``+tag``), and a phone
-    number's digits after the first three, which end the national number whatever the
-    country code's length, so ``0151 2345678`` is caught for ``+49 151 2345678``."""
-    forms = {value, normalized}
-    local, at, _domain = normalized.rpartition("@")
-    if at:
-        forms.update((local, local.split("+", 1)[0]))
-    elif normalized.startswith("+") and normalized[1:].isdigit():
-        forms.add(normalized[4:])
-    compact = (_compact(form) for form in forms)
-    return {form for form in compact if len(form) >= _MIN_ECHO}
-
-
-def masked(kind: IdentityKind | str, value: str, *, default_country_code: str = "49") -> str:
-    """How an address staff typed is shown back: enough to recognise it, not to read it.
-
-    ``Anna.Muster@Example.org`` → ``a***@example.org``; ``+49 151 2345678`` →
-    ``+49***78``; ``K-100234`` → ``K***4``. Invalid values raise InvalidInput.
-    """
-    member = identity_kind(kind)
-    normalized = normalize(member, value, default_country_code=default_country_code)
-    if member is IdentityKind.EMAIL:
-        local, _at, domain = normalized.rpartition("@")
-        return f"{local[:1]}***@{domain}"
-    if member is IdentityKind.PHONE:
-        return f"{normalized[:3]}***{normalized[-2:]}"
-    if len(normalized) >= _MIN_ECHO:
-        return f"{normalized[:1]}***{normalized[-1:]}"
-    return "***"
-
-
 def suppress_address(
     session: Session,
     *,
@@ -327,7 +254,7 @@ def suppress_address(
     normalized = normalize(member, value, default_country_code=default_country_code)
     index = index_of(master, member, normalized)
     scope = _check_scope(scope)
-    said = _staff_reason(reason, value=value, normalized=normalized, required=False)
+    said = staff_reason(reason, value=value, normalized=normalized, required=False)
     added = _insert(session, [(member.value, index)], scope=scope, reason=STAFF_ENTRY, clock=clock)
     if added:
         event = AddressesSuppressed(subject_id=None, scope=scope, kinds=(member.value,), added=1)
@@ -354,7 +281,7 @@ def lift_suppression(
     """
     member = identity_kind(kind)
     normalized = normalize(member, value, default_country_code=default_country_code)
-    said = _staff_reason(reason, value=value, normalized=normalized, required=True)
+    said = staff_reason(reason, value=value, normalized=normalized, required=True)
     index = index_of(master, member, normalized)
     scope = _check_scope(scope)
     result = session.execute(
