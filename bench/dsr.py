@@ -13,8 +13,8 @@ and the in-app assertion key: Tutela's requests are verified at intake, Fides' n
 Measured, the same customers for both, Tutela and Fides alternating:
 
 1. access latency, HTTP submit to "completed" (medians over ``BENCH_DSR_ROUNDS``),
-   with ``tutela serve`` as shipped (its worker polls every second when idle) and
-   with the worker polling every 5 ms (what the work itself costs);
+   with ``tutela serve`` as shipped (web server and worker thread in one process) and
+   with ``tutela serve`` plus two ``tutela worker`` processes (its own worker off);
 2. a burst of 50 access requests from 8 client threads until all are completed
    (Fides eager; Fides with a Celery worker unless ``BENCH_DSR_FIDES_WORKER=0``);
 3. rows written per access request in each tool's own database (every table);
@@ -54,6 +54,7 @@ sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 import dsr_fides as fides  # noqa: E402
 import dsr_tutela as tutela  # noqa: E402
 from dsr_fides import Graph, connect, email  # noqa: E402
+from dsr_report import SEPARATE, SHIPPED, TARGETS, compare, conclude, headline, summary  # noqa: E402
 from tests.pgcluster import running_cluster  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -66,13 +67,6 @@ POLL = 0.01
 STATS_FLUSH = 11.0  # PostgreSQL 15 flushes an idle backend's table statistics within 10 s
 OneRequest = Callable[[str, str], tuple[float, float, str]]
 """(request type or policy, address) -> (seconds to completion, seconds to submit, status)"""
-TARGETS = {
-    "latency_speedup_min": 50,
-    "burst_speedup_min": 50,
-    "rows_per_request_max": 10,
-    "fields_left_max": 0,
-    "export_rss_mb_max": 200,
-}
 
 
 def free_port() -> int:
@@ -94,23 +88,6 @@ def machine() -> dict[str, object]:
         "cpus": os.cpu_count(),
         "loadavg": os.getloadavg(),
         "redis": version.stdout.split(" sha=")[0] if version else None,
-    }
-
-
-def summary(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {
-        "median_ms": round(statistics.median(ordered) * 1000, 1),
-        "p10_ms": round(ordered[len(ordered) // 10] * 1000, 1),
-        "p90_ms": round(ordered[(len(ordered) * 9) // 10] * 1000, 1),
-        "runs": len(ordered),
-    }
-
-
-def compare(tutela_value: float, fides_value: float) -> dict[str, float]:
-    return {
-        "ratio_tutela_to_fides": round(tutela_value / fides_value, 4),
-        "speedup": round(fides_value / tutela_value, 2),
     }
 
 
@@ -223,9 +200,7 @@ class Bench:
     def latency(self, numbers: range, *, jitter: float) -> dict[str, Any]:
         """Alternating single requests; a random pause of up to ``jitter`` s before each.
 
-        The pause makes arrivals random against the Tutela worker's poll cycle (without
-        it, a Fides request of about one second between two Tutela requests would lock
-        them to one phase of the one-second cycle).
+        The pause keeps the two tools' requests from falling into a fixed rhythm.
         """
         pause = random.Random(7)
         cases: list[tuple[str, OneRequest, str]] = [("tutela", self.tutela_one, "access")]
@@ -380,20 +355,19 @@ def burst(submit: Callable[[str, Any], str], make_client: Callable[[], Any], ema
     }
 
 
-def phase(
-    bench: Bench, setup: tutela.TutelaSetup, poll: float | None, first: int
-) -> dict[str, Any]:
-    """Latency and burst with one Tutela server (``poll=None``: ``tutela serve`` as shipped)."""
+def phase(bench: Bench, setup: tutela.TutelaSetup, workers: int, first: int) -> dict[str, Any]:
+    """Latency and burst with one Tutela deployment (``workers=0``: ``tutela serve`` as shipped).
+
+    The as-shipped phase also runs Fides' eager burst, and counts rows and fields.
+    """
     n = bench.rounds
     people = range(first + n, first + n + BURST)
-    with tutela.TutelaServer(setup, port=free_port(), poll=poll) as server:
+    with tutela.TutelaServer(setup, port=free_port(), workers=workers) as server:
         bench.server = server
-        jitter = 1.0 if poll is None else 0.05
-        result: dict[str, Any] = {"latency": bench.latency(range(first, first + n), jitter=jitter)}
+        result: dict[str, Any] = {"latency": bench.latency(range(first, first + n), jitter=0.05)}
         result["burst"] = {"tutela": bench.burst_tutela(people)}
-        if poll is None:
+        if workers == 0:
             result["burst"]["fides_eager"] = bench.guarded(lambda: bench.burst_fides(people))
-        else:
             result.update(bench.rows_and_erasure())
         bench.server = None
     return result
@@ -414,75 +388,6 @@ def fides_worker_burst(bench: Bench, first: int) -> dict[str, Any]:
         return {"skipped": f"Fides with a worker failed: {type(error).__name__}: {error}"}
     finally:
         bench.fides = None
-
-
-def conclude(results: dict[str, Any]) -> dict[str, Any]:
-    """Burst ratios against the Fides runs, and which targets were met."""
-    fides_runs = {
-        "fides_eager": results["as_shipped"]["burst"].get("fides_eager", {}).get("seconds"),
-        "fides_celery_worker": results.get("fides_celery_worker", {}).get("seconds"),
-    }
-    met: dict[str, Any] = {}
-    for name in ("as_shipped", "worker_poll_5ms"):
-        part = results[name]
-        for fides_name, seconds in fides_runs.items():
-            if seconds:
-                own = part["burst"]["tutela"]["seconds"]
-                part["burst"][f"vs_{fides_name}"] = compare(own, seconds)
-        latency = part["latency"].get("vs_fides", {}).get("speedup")
-        burst_up = part["burst"].get("vs_fides_eager", {}).get("speedup")
-        met[f"latency_{name}"] = None if latency is None else latency >= 50
-        met[f"burst_{name}"] = None if burst_up is None else burst_up >= 50
-    fast = results["worker_poll_5ms"]
-    rows = fast["rows_per_access_request"]["tutela"]["rows_inserted"]
-    met["rows_per_request"] = rows <= TARGETS["rows_per_request_max"]
-    met["fields_left"] = fast["erasure"]["tutela"]["fields_left"] == 0
-    peak = results["export_1m_rows"].get("rss_peak_mb")
-    met["export_rss"] = None if peak is None else peak < TARGETS["export_rss_mb_max"]
-    return met
-
-
-def headline(results: dict[str, Any]) -> dict[str, Any]:
-    """The numbers to quote, in one place."""
-
-    def pick(path: str) -> Any:
-        value: Any = results
-        for part in path.split("/"):
-            value = value.get(part) if isinstance(value, dict) else None
-        return value
-
-    fast, erasure = "worker_poll_5ms", "worker_poll_5ms/erasure"
-    rows = "worker_poll_5ms/rows_per_access_request"
-    return {
-        "latency_median_ms": {
-            "tutela_as_shipped": pick("as_shipped/latency/tutela/median_ms"),
-            "tutela_worker_poll_5ms": pick(f"{fast}/latency/tutela/median_ms"),
-            "fides_eager": pick("as_shipped/latency/fides/median_ms"),
-            "speedup_as_shipped": pick("as_shipped/latency/vs_fides/speedup"),
-            "speedup_worker_poll_5ms": pick(f"{fast}/latency/vs_fides/speedup"),
-        },
-        "burst_50_seconds": {
-            "tutela_as_shipped": pick("as_shipped/burst/tutela/seconds"),
-            "tutela_worker_poll_5ms": pick(f"{fast}/burst/tutela/seconds"),
-            "fides_eager": pick("as_shipped/burst/fides_eager/seconds"),
-            "fides_celery_worker": pick("fides_celery_worker/seconds"),
-            "speedup_as_shipped_vs_eager": pick("as_shipped/burst/vs_fides_eager/speedup"),
-            "speedup_worker_poll_5ms_vs_eager": pick(f"{fast}/burst/vs_fides_eager/speedup"),
-        },
-        "rows_inserted_per_access_request": {
-            "tutela": pick(f"{rows}/tutela/rows_inserted"),
-            "fides": pick(f"{rows}/fides/rows_inserted"),
-        },
-        "personal_fields_left_after_erasure": {
-            "tutela": pick(f"{erasure}/tutela/fields_left"),
-            "fides": pick(f"{erasure}/fides/fields_left"),
-        },
-        "export_1m_rows": {
-            "rss_peak_mb": pick("export_1m_rows/rss_peak_mb"),
-            "seconds": pick("export_1m_rows/seconds"),
-            "baseline_seconds": pick("export_1m_rows/baseline_stream_to_zip_seconds"),
-        },
-    }
 
 
 def start_fides(bench: Bench, stack: contextlib.ExitStack, tmp: Path, wheel: Path) -> float:
@@ -560,10 +465,10 @@ def run(rounds: int) -> dict[str, Any]:
             sample_url=f"{base}/postgres_example",
             dataset=dataset,
         )
-        print("dsr: tutela serve as shipped: latency, burst", flush=True)
-        results["as_shipped"] = phase(bench, own, None, 1)
-        print("dsr: worker polling every 5 ms: latency, burst, rows, erasure", flush=True)
-        results["worker_poll_5ms"] = phase(bench, own, 0.005, 1_001)
+        print("dsr: tutela serve as shipped: latency, burst, rows, erasure", flush=True)
+        results[SHIPPED] = phase(bench, own, 0, 1)
+        print("dsr: tutela serve with two worker processes: latency, burst", flush=True)
+        results[SEPARATE] = phase(bench, own, 2, 1_001)
         print("dsr: export of 1,000,000 rows", flush=True)
         fides.add_visits(port, 170_001, EXPORT_ROWS)
         results["export_1m_rows"] = tutela.export_in_child(own, email(170_001))

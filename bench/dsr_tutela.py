@@ -4,8 +4,9 @@
   the sample database, mapped by Fides' dataset YAML (unchanged) plus an override
   file; it migrates Tutela's own PostgreSQL database, publishes the example
   declaration and creates an API key (``requests:write``, ``requests:read``).
-* :class:`TutelaServer` runs ``tutela serve`` as shipped (worker polling every
-  second), or the same composition with a shorter worker poll (``--serve`` below).
+* :class:`TutelaServer` runs ``tutela serve`` as shipped (web server and worker
+  thread in one process), or ``tutela serve`` without its worker beside ``workers``
+  ``tutela worker`` processes.
 * ``python bench/dsr_tutela.py --export-child`` files one in-app access request and
   runs the worker until idle in a process of its own, then prints its peak RSS.
 """
@@ -120,23 +121,29 @@ def prepare(data_dir: Path, *, database_url: str, sample_url: str, dataset: Path
 
 
 class TutelaServer:
-    """``tutela serve`` (``poll=None``) or the same with a faster worker poll, in a child."""
+    """``tutela serve`` (``workers=0``) or ``serve`` without its worker plus worker processes."""
 
-    def __init__(self, setup: TutelaSetup, *, port: int, poll: float | None) -> None:
-        self.setup, self.port, self.poll = setup, port, poll
+    def __init__(self, setup: TutelaSetup, *, port: int, workers: int) -> None:
+        self.setup, self.port, self.workers = setup, port, workers
         self.process: subprocess.Popen[bytes] | None = None
+        self.worker_processes: list[subprocess.Popen[bytes]] = []
         self.http: httpx.Client | None = None
 
-    def __enter__(self) -> TutelaServer:
-        if self.poll is None:
-            cmd = [str(TUTELA), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
-        else:
-            cmd = [sys.executable, __file__, "--serve", str(self.port), str(self.poll)]
-        name = "serve" if self.poll is None else f"serve-poll-{self.poll}"
+    def _spawn(self, cmd: list[str], name: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
         with (self.setup.data_dir / f"{name}.log").open("ab") as log:
-            self.process = subprocess.Popen(
-                cmd, env=self.setup.env(), stdout=log, stderr=subprocess.STDOUT
-            )
+            return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def __enter__(self) -> TutelaServer:
+        env = self.setup.env()
+        if self.workers:
+            env["TUTELA_RUN_WORKER"] = "false"
+            self.worker_processes = [
+                self._spawn([str(TUTELA), "worker"], f"worker-{n}", self.setup.env())
+                for n in range(self.workers)
+            ]
+        cmd = [str(TUTELA), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        name = "serve" if not self.workers else f"serve-{self.workers}-workers"
+        self.process = self._spawn(cmd, name, env)
         self.http = self.new_client()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -153,13 +160,15 @@ class TutelaServer:
     def __exit__(self, *exc: object) -> None:
         if self.http is not None:
             self.http.close()
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        for process in [self.process, *self.worker_processes]:
+            if process is not None and process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(timeout=10)
+        self.worker_processes = []
 
     def submit(self, request_type: str, email: str, client: httpx.Client | None = None) -> str:
         body = {
@@ -237,30 +246,6 @@ def _runtime() -> Any:
     from tutela.config import Settings
 
     return Runtime(settings=Settings())
-
-
-def serve_with_poll(port: int, poll: float) -> None:
-    """``tutela serve`` with the in-process worker polling every ``poll`` seconds."""
-    import threading
-
-    import uvicorn
-
-    from tutela.cli.server import install_job_handlers
-    from tutela.jobs import Worker, registry
-    from tutela.web.app import create_app
-
-    runtime = _runtime()
-    runtime.require_current_schema()
-    app = create_app(runtime.settings, engine=runtime.engine, clock=runtime.clock)
-    install_job_handlers(runtime)
-    stop = threading.Event()
-    Worker(
-        runtime.session_factory, registry=registry, worker_id="bench", clock=runtime.clock
-    ).start_in_thread(stop, poll_interval=poll)
-    try:
-        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", server_header=False)
-    finally:
-        stop.set()
 
 
 def export_child(email: str) -> dict[str, Any]:
@@ -348,12 +333,10 @@ def bare_export(url: str, address: str, target: Path) -> float:
 
 
 def main() -> None:
-    if len(sys.argv) == 4 and sys.argv[1] == "--serve":
-        serve_with_poll(int(sys.argv[2]), float(sys.argv[3]))
-    elif len(sys.argv) == 3 and sys.argv[1] == "--export-child":
+    if len(sys.argv) == 3 and sys.argv[1] == "--export-child":
         print(json.dumps(export_child(sys.argv[2])))
     else:
-        raise SystemExit("usage: dsr_tutela.py --serve PORT POLL | --export-child EMAIL")
+        raise SystemExit("usage: dsr_tutela.py --export-child EMAIL")
 
 
 if __name__ == "__main__":

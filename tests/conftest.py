@@ -118,6 +118,15 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         _reset_postgres(url, seeded)
 
 
+@pytest.fixture(autouse=True)
+def _no_change_grace(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Erasures run right after verification in tests, unless a test sets a grace period.
+
+    The shipped default (24 hours) is tested on its own in tests/dsr/test_grace.py.
+    """
+    monkeypatch.setenv("TUTELA_DSR_CHANGE_GRACE_HOURS", "0")
+
+
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
     eng = make_engine(db_url)

@@ -78,11 +78,19 @@ class Settings(BaseSettings):
         le=100,
         description="Requests per identity and day before further ones are flagged for review.",
     )
+    dsr_change_grace_hours: int = Field(
+        default=24,
+        ge=0,
+        le=336,
+        description="Hours an erasure or a change of contact data waits after verification, "
+        "so that the person alerted at the address on file can stop it (0: at once).",
+    )
 
     stores_file: Path | None = Field(
         default=None,
         description="YAML list of the operator's connected stores (name, kind, config); "
-        "default: DATA_DIR/stores.yaml. Without the file no store is connected.",
+        "default: DATA_DIR/stores.yaml. The file must exist: list the stores, or write [] when "
+        "none holds personal data.",
     )
 
     @field_validator("app_assertion_key")

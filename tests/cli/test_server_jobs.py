@@ -10,6 +10,7 @@ from tutela.config import Settings
 from tutela.consent.doi_expiry import install_expiry_master
 from tutela.consent.sign_up_queue import install_sign_up_master
 from tutela.dsr.jobs import install_runtime
+from tutela.dsr.stores import NO_STORES
 from tutela.jobs import registry
 from tutela.mail import install_delivery
 
@@ -18,6 +19,7 @@ def test_install_job_handlers_wires_every_job_module(db_url: str, tmp_path: Path
     runtime = Runtime(settings=Settings(data_dir=tmp_path, database_url=db_url))
     saved = (install_delivery(None), install_expiry_master(None), install_sign_up_master(None))
     saved_dsr = install_runtime(None)
+    (tmp_path / "stores.yaml").write_text(NO_STORES, encoding="utf-8")
     try:
         install_job_handlers(runtime)
         kinds = set(registry.kinds())

@@ -16,7 +16,17 @@ from tests.dsr.harness import link_token, mails, row_counts, run_jobs, subject_r
 from tutela.clock import FrozenClock
 from tutela.connectors.sample import customer_email
 from tutela.crypto import MasterKey
-from tutela.dsr import DsrRuntime, Receipt, consume_link, get_request
+from tutela.dsr import (
+    DsrRuntime,
+    Notice,
+    Receipt,
+    consume_link,
+    get_request,
+    open_details,
+    open_identity,
+    timeline,
+)
+from tutela.dsr.jobs import run_notice
 from tutela.mail import FileOutbox
 from tutela.storage import transaction
 
@@ -303,3 +313,56 @@ def test_holds_become_restriction_until_the_end_of_the_period(
     answer = mails(outbox)[-1]
     assert answer.to == address
     assert "must be kept by law until 31 December" in answer.flat
+
+
+@pytest.mark.promise("P17")
+def test_the_answered_erasure_shreds_the_request_and_later_notices_cope(
+    session_factory: sessionmaker[Session],
+    file_request: Callable[..., Receipt],
+    person: Callable[..., int],
+    published: None,
+    runtime: DsrRuntime,
+    outbox: FileOutbox,
+    clock: FrozenClock,
+    master: MasterKey,
+    shop: str,
+) -> None:
+    person(ADDRESS)
+    reference = file_request(
+        ADDRESS, "erasure", text="Please also forget my old nickname"
+    ).reference
+    run_jobs(session_factory, clock)
+    with transaction(session_factory) as session:
+        consume_link(session, token=link_token(mails(outbox)[-1]), clock=clock)
+    with session_factory() as session:
+        before = get_request(session, reference=reference)
+        assert open_identity(before, master=master) == ADDRESS  # open until the answer
+    _run(session_factory, reference, shop=shop, master=master, runtime=runtime, clock=clock)
+
+    with session_factory() as session:
+        request = get_request(session, reference=reference)
+        assert (request.status, request.outcome) == ("completed", "fulfilled")
+        assert (request.wrapped_key, request.identity_sealed, request.details_sealed) == (
+            None,
+            None,
+            None,
+        )
+        assert open_identity(request, master=master) is None
+        assert open_details(request, master=master) is None
+        # what proves the request was handled stays
+        assert request.received_at is not None
+        assert request.closed_at is not None
+        assert request.request_type == "erasure"
+        assert json.loads(request.store_results or "{}")["request_data"] == "shredded"
+        request_id = request.id
+    assert mails(outbox)[-1].to == ADDRESS  # the answer went out first
+    sent = len(mails(outbox))
+    with transaction(session_factory) as session:  # a late notice finds no address: no crash
+        run_notice(
+            session, request_id=request_id, notice=Notice.EXTENDED, runtime=runtime, clock=clock
+        )
+    assert len(mails(outbox)) == sent
+    with session_factory() as session:
+        last = timeline(session, request=get_request(session, reference=reference))[-1]
+    assert last.action == "dsr.notice_sent"
+    assert json.loads(last.payload)["delivered"] is False

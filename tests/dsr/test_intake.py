@@ -321,3 +321,85 @@ def test_controller_state_comes_from_settings_then_declaration(
         assert controller_state(session, settings=unset, clock=clock) == "BY"  # declaration
         early = FrozenClock(dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
         assert controller_state(session, settings=unset, clock=early) is None
+
+
+CHANGES = {"customers.phone": "+49 151 2345678", "user.name.last": "Beispiel"}
+
+
+@pytest.mark.promise("P16")
+@pytest.mark.parametrize("how", ["submit", "staff", "in_app"])
+def test_a_rectification_carries_its_new_values_sealed(
+    session_factory: sessionmaker[Session],
+    file_request: Callable[..., Receipt],
+    master: MasterKey,
+    clock: FrozenClock,
+    settings: Settings,
+    how: str,
+) -> None:
+    if how == "submit":
+        reference = file_request(KNOWN, "rectification", changes=CHANGES).reference
+    with transaction(session_factory) as session:
+        if how == "staff":
+            reference = record_staff_entry(
+                session,
+                request_type="correct",
+                identity_kind="email",
+                identity_value=KNOWN,
+                language="en",
+                channel="letter",
+                received_at=clock.now(),
+                actor="staff:2",
+                master=master,
+                clock=clock,
+                settings=settings,
+                changes=CHANGES,
+            ).reference
+        elif how == "in_app":
+            token = sign_assertion(
+                APP_KEY, kind="email", value=KNOWN, auth_time=clock.now(), issued_at=clock.now()
+            )
+            reference = submit_in_app(
+                session,
+                assertion=token,
+                request_type="rectification",
+                language="en",
+                master=master,
+                clock=clock,
+                settings=settings,
+                changes=CHANGES,
+            ).reference
+    request = load(session_factory, reference)
+    details = open_details(request, master=master)
+    assert details is not None
+    assert details.changes == CHANGES
+    assert "2345678" not in all_text(session_factory)
+
+
+def test_new_values_for_contact_data_ask_for_the_notice_to_the_old_channel(
+    session_factory: sessionmaker[Session], file_request: Callable[..., Receipt]
+) -> None:
+    changes = {"user.contact.email": "new.address@example.net"}
+    request = load(session_factory, file_request(KNOWN, "rectification", changes=changes).reference)
+    assert (request.scope, request.required_assurance) == ("contact_data", "channel_and_notice")
+
+
+@pytest.mark.parametrize(
+    ("request_type", "changes"),
+    [
+        ("access", {"customers.phone": "+49 30 1"}),
+        ("rectification", {"phone": "+49 30 1"}),
+        ("rectification", {f"t.c{i}": "x" for i in range(21)}),
+        ("rectification", {"customers.phone": "x" * 501}),
+    ],
+)
+def test_bad_new_values_are_refused_naming_the_field(
+    session_factory: sessionmaker[Session],
+    file_request: Callable[..., Receipt],
+    request_type: str,
+    changes: dict[str, str],
+) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        file_request(KNOWN, request_type, changes=changes)
+    assert caught.value.extra["field"] == "changes"
+    with session_factory() as session:
+        assert session.scalars(select(DsrRequest)).all() == []

@@ -16,7 +16,7 @@ from tutela.config import Settings
 from tutela.connectors import Connector, create
 from tutela.connectors.sample import build_shop, customer_email, example_path
 from tutela.crypto import MasterKey
-from tutela.dsr.stores import StoreDirectory, load_stores, parse_stores
+from tutela.dsr.stores import NO_STORES, StoreDirectory, load_stores, parse_stores
 from tutela.errors import ConfigurationError
 
 MASTER = MasterKey(bytes(range(32)))
@@ -103,11 +103,35 @@ def test_a_bad_stores_file_names_the_entry_and_field(
     assert str(tmp_path / "stores.yaml") in detail
 
 
-def test_a_missing_file_means_no_stores_and_an_empty_one_too(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path)
-    assert load_stores(settings, master=MASTER) == ()
-    (tmp_path / "stores.yaml").write_text("# nothing yet\n", encoding="utf-8")
-    assert load_stores(settings, master=MASTER) == ()
+def _load_error(settings: Settings) -> str:
+    with pytest.raises(ConfigurationError) as caught:
+        load_stores(settings, master=MASTER)
+    assert caught.value.extra == {"field": "stores_file"}
+    return caught.value.detail
+
+
+def test_a_missing_stores_file_stops_with_the_file_and_what_to_write(tmp_path: Path) -> None:
+    detail = _load_error(Settings(data_dir=tmp_path))
+    assert str(tmp_path / "stores.yaml") in detail
+    assert "does not exist" in detail
+    assert "write [] to state that none does" in detail
+    elsewhere = tmp_path / "conf" / "my-stores.yaml"
+    detail = _load_error(Settings(data_dir=tmp_path, stores_file=elsewhere))
+    assert str(elsewhere) in detail
+
+
+@pytest.mark.parametrize("content", ["", "# the stores, some day\n", "---\n", "null\n"])
+def test_a_file_that_states_nothing_is_an_error_too(content: str, tmp_path: Path) -> None:
+    (tmp_path / "stores.yaml").write_text(content, encoding="utf-8")
+    detail = _load_error(Settings(data_dir=tmp_path))
+    assert "names no stores and does not say there are none" in detail
+    assert "[]" in detail
+
+
+def test_an_empty_list_states_that_no_store_is_connected(tmp_path: Path) -> None:
+    (tmp_path / "stores.yaml").write_text(NO_STORES, encoding="utf-8")
+    assert load_stores(Settings(data_dir=tmp_path), master=MASTER) == ()
+    assert parse_stores("[]", path=tmp_path / "stores.yaml", master=MASTER) == ()
 
 
 def test_relative_dataset_paths_resolve_next_to_the_stores_file(tmp_path: Path) -> None:

@@ -195,6 +195,21 @@ def test_expired_lease_on_the_last_attempt_buries_the_job(
     assert "lease expired" in (job.last_error or "")
 
 
+def test_an_abandoned_last_attempt_does_not_hold_up_other_jobs(
+    session: Session, clock: FrozenClock
+) -> None:
+    stuck = enqueue(session, kind="a.b", payload={}, clock=clock, max_attempts=1)
+    assert claim(session, worker_id="w1", clock=clock, lease=LEASE) is not None
+    clock.advance(LEASE * 2)
+    waiting = enqueue(session, kind="a.c", payload={}, clock=clock)
+    taken = claim(session, worker_id="w2", clock=clock, lease=LEASE)
+    assert taken is not None
+    assert taken.id == waiting.id
+    assert claim(session, worker_id="w2", clock=clock, lease=LEASE) is None  # nothing due: bury
+    session.refresh(stuck)
+    assert stuck.status == JobStatus.DEAD
+
+
 def test_settling_needs_the_current_lease(session: Session, clock: FrozenClock) -> None:
     job = enqueue(session, kind="a.b", payload={}, clock=clock)
     assert claim(session, worker_id="w1", clock=clock, lease=LEASE) is not None

@@ -17,6 +17,7 @@ from tutela.jobs import (
     JobContext,
     JobRegistry,
     JobStatus,
+    Postpone,
     Worker,
     claim,
     enqueue,
@@ -251,3 +252,26 @@ def test_run_until_idle_can_stop_early(
     worker = Worker(session_factory, clock=clock, registry=jobs_registry)
     assert worker.run_until_idle(max_jobs=2) == 2
     assert worker.run_until_idle() == 1
+
+
+def test_a_postponed_job_runs_again_later_without_spending_an_attempt(
+    session_factory: sessionmaker[Session], clock: FrozenClock, jobs_registry: JobRegistry
+) -> None:
+    later = clock.now() + dt.timedelta(hours=24)
+
+    @jobs_registry.handler("test.mark")
+    def handler(session: Session, payload: dict[str, Any], ctx: JobContext) -> None:
+        write_mark(session, payload, ctx)  # rolled back with the postponed run
+        if ctx.clock.now() < later:
+            raise Postpone(later, "waiting for the grace period")
+
+    job_id = add_job(session_factory, clock, max_attempts=1)
+    assert run_one(session_factory, registry=jobs_registry, worker_id="w1", clock=clock)
+    job = load(session_factory, job_id)
+    assert (job.status, job.attempts, job.run_after) == (JobStatus.QUEUED.value, 0, later)
+    assert mark_count(session_factory) == 0
+    assert not run_one(session_factory, registry=jobs_registry, worker_id="w1", clock=clock)
+    clock.advance(dt.timedelta(hours=24))
+    assert run_one(session_factory, registry=jobs_registry, worker_id="w1", clock=clock)
+    assert load(session_factory, job_id).status == JobStatus.DONE.value
+    assert mark_count(session_factory) == 1

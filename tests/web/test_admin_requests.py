@@ -4,21 +4,29 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+import tutela.dsr.fulfil_job  # noqa: F401 - registers the fulfilment job and handlers
 from tests.web.conftest import form_token, log_in
 from tutela.audit import AuditEntry
 from tutela.clock import FrozenClock
 from tutela.config import Settings
+from tutela.connectors import create
 from tutela.crypto import MasterKey, load_or_create_master_key
-from tutela.dsr import DsrRequest, record_staff_entry, submit
+from tutela.dsr import DsrRequest, DsrRuntime, Method, get_request, record_staff_entry, submit
+from tutela.dsr.jobs import install_runtime
+from tutela.dsr.workflow import mark_verified
+from tutela.jobs import Worker, registry
+from tutela.mail import FileOutbox, MailDelivery, install_delivery
 from tutela.policy.models_db import PolicyVersion
+from tutela.staff.roles import GRANTS, Permission, Role
 from tutela.storage import transaction
+from tutela.subjects import SubjectVault, get_or_create_subject
 
 ADDRESS = "berta.muster@example.org"
 SECRET_TEXT = "Please send it to my office"
@@ -293,3 +301,223 @@ def test_starting_by_hand_is_refused_while_unverified(
     )
     assert answer.status_code == 409
     assert "does not fit" in answer.text or "by itself" in answer.text
+
+
+# --- manual tasks and shredded requests ---------------------------------------------------------
+
+EVIDENCE = "CRM contact 4711 deleted by the CRM administrator, ticket T-812"
+
+
+@pytest.fixture
+def crm_worker(
+    settings: Settings,
+    master: MasterKey,
+    session_factory: sessionmaker[Session],
+    clock: FrozenClock,
+) -> Iterator[Callable[[], int]]:
+    """The request jobs with one manual store (``crm``) and a file outbox; runs the worker."""
+    delivery = MailDelivery(
+        mailer=FileOutbox(settings.outbox_dir),
+        vault=SubjectVault(master),
+        sender="privacy@example.org",
+        message_id_domain="example.org",
+    )
+    crm = create("manual", {"name": "crm", "system": "the CRM"})
+    previous_delivery = install_delivery(delivery)
+    previous = install_runtime(DsrRuntime(master=master, settings=settings, stores=(crm,)))
+    worker = Worker(session_factory, clock=clock, registry=registry, worker_id="test")
+    yield worker.run_until_idle
+    install_runtime(previous)
+    install_delivery(previous_delivery)
+
+
+@pytest.fixture
+def carried_out(
+    session_factory: sessionmaker[Session],
+    master: MasterKey,
+    clock: FrozenClock,
+    filed: Callable[..., str],
+    crm_worker: Callable[[], int],
+) -> Callable[[str], str]:
+    """A request of a known person, confirmed by staff and carried out by the worker."""
+
+    def run(request_type: str) -> str:
+        with transaction(session_factory) as session:
+            get_or_create_subject(
+                session, kind="email", value=ADDRESS, master=master, clock=clock, actor="test"
+            )
+        reference = filed(request_type=request_type)
+        with transaction(session_factory) as session:
+            found = get_request(session, reference=reference)
+            mark_verified(
+                session, request=found, method=Method.STAFF_APPROVAL, actor="staff:1", clock=clock
+            )
+        crm_worker()
+        return reference
+
+    return run
+
+
+def _fetch(factory: sessionmaker[Session], reference: str) -> DsrRequest:
+    with factory() as session:
+        found = get_request(session, reference=reference)
+        session.expunge(found)
+        return found
+
+
+@pytest.mark.promise("P17")
+def test_staff_confirm_a_manual_task_on_the_page_and_the_request_is_answered(
+    client: TestClient,
+    staff: dict[str, str],
+    carried_out: Callable[[str], str],
+    crm_worker: Callable[[], int],
+    session_factory: sessionmaker[Session],
+) -> None:
+    reference = carried_out("erasure")
+    assert _fetch(session_factory, reference).status == "in_progress"
+    console(client, staff["support"])
+    page = client.get(f"/admin/requests/{reference}?lang=en")
+    assert "Waiting for staff to confirm 1 manual task." in page.text
+    assert f"/admin/requests/{reference}/tasks/confirm" in page.text
+    token = form_token(page.text)
+    path = f"/admin/requests/{reference}/tasks/confirm?lang=en"
+    no_token = client.post(path, data={"store": "crm", "evidence": EVIDENCE})
+    assert no_token.status_code == 403
+    short = client.post(path, data={"store": "crm", "evidence": "done", "csrf_token": token})
+    assert short.status_code == 422
+    assert "Describe what was done in 10 to 2,000 characters" in short.text
+    named = client.post(
+        path,
+        data={"store": "crm", "evidence": f"Deleted {ADDRESS} from the CRM", "csrf_token": token},
+    )
+    assert named.status_code == 422
+    assert "The text names the person" in named.text
+    assert trail(session_factory, "dsr.task_confirmed") == []
+    confirmed = client.post(
+        path,
+        data={"store": "crm", "evidence": EVIDENCE, "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert confirmed.status_code == 303
+    assert "done=task_confirmed" in confirmed.headers["location"]
+    assert "The task is confirmed" in client.get(confirmed.headers["location"]).text
+    (entry,) = trail(session_factory, "dsr.task_confirmed")
+    assert entry.reason == EVIDENCE
+    assert entry.actor.startswith("staff:")
+    assert EVIDENCE not in entry.payload
+
+    crm_worker()
+    done = _fetch(session_factory, reference)
+    assert (done.status, done.outcome) == ("completed", "fulfilled")
+    page = client.get(f"/admin/requests/{reference}?lang=en")
+    assert EVIDENCE in page.text
+    assert "Waiting for staff" not in page.text
+    assert "were destroyed when the erasure was answered" in page.text
+    assert f"/admin/requests/{reference}/open" not in page.text  # nothing left to open
+    refused = client.post(
+        f"/admin/requests/{reference}/open?lang=en",
+        data={"reason": "request_from_person", "csrf_token": token},
+    )
+    assert refused.status_code == 409
+    assert "There is nothing to open" in refused.text
+    assert trail(session_factory, "dsr.details_opened") == []
+
+
+def test_a_task_marked_not_done_on_the_page_ends_partially_fulfilled(
+    client: TestClient,
+    staff: dict[str, str],
+    carried_out: Callable[[str], str],
+    crm_worker: Callable[[], int],
+    session_factory: sessionmaker[Session],
+) -> None:
+    reference = carried_out("restriction")
+    console(client, staff["dpo"])
+    token = form_token(client.get(f"/admin/requests/{reference}?lang=en").text)
+    path = f"/admin/requests/{reference}/tasks/not-done?lang=en"
+    empty = client.post(path, data={"store": "crm", "reason": " ", "csrf_token": token})
+    assert empty.status_code == 422
+    assert "Say why the task cannot be done" in empty.text
+    unknown = client.post(path, data={"store": "shop", "reason": "Gone", "csrf_token": token})
+    assert unknown.status_code == 422
+    assert "no manual task for that store" in unknown.text
+    reason = "The CRM contract ended; the supplier deleted the whole database."
+    marked = client.post(
+        path, data={"store": "crm", "reason": reason, "csrf_token": token}, follow_redirects=False
+    )
+    assert marked.status_code == 303
+    crm_worker()
+    done = _fetch(session_factory, reference)
+    assert (done.status, done.outcome) == ("completed", "partially_fulfilled")
+    page = client.get(f"/admin/requests/{reference}?lang=en")
+    assert reason in page.text
+    assert "Not done" in page.text
+    again = client.post(path, data={"store": "crm", "reason": reason, "csrf_token": token})
+    assert again.status_code == 409
+
+
+def test_closing_a_task_needs_the_permission_to_handle_requests(
+    client: TestClient,
+    staff: dict[str, str],
+    carried_out: Callable[[str], str],
+    session_factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reference = carried_out("erasure")
+    reduced = GRANTS[Role.SUPPORT] - {Permission.HANDLE_REQUESTS}
+    monkeypatch.setitem(GRANTS, Role.SUPPORT, reduced)
+    console(client, staff["support"])
+    page = client.get(f"/admin/requests/{reference}?lang=en")
+    assert "Waiting for staff to confirm 1 manual task." in page.text
+    assert "/tasks/confirm" not in page.text
+    refused = client.post(
+        f"/admin/requests/{reference}/tasks/confirm?lang=en",
+        data={"store": "crm", "evidence": EVIDENCE, "csrf_token": form_token(page.text)},
+    )
+    assert refused.status_code == 403
+    assert trail(session_factory, "dsr.task_confirmed") == []
+    assert _fetch(session_factory, reference).status == "in_progress"
+
+
+def test_an_access_copy_names_the_stores_left_to_staff(
+    client: TestClient,
+    staff: dict[str, str],
+    carried_out: Callable[[str], str],
+    session_factory: sessionmaker[Session],
+) -> None:
+    reference = carried_out("access")
+    done = _fetch(session_factory, reference)
+    assert (done.status, done.outcome) == ("completed", "partially_fulfilled")
+    console(client, staff["support"])
+    page = client.get(f"/admin/requests/{reference}?lang=en")
+    assert "The copy sent left out these stores, which staff handle by hand: crm." in page.text
+
+
+def test_staff_send_the_link_for_a_flagged_request_from_the_page(
+    client: TestClient,
+    staff: dict[str, str],
+    filed: Callable[..., str],
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+) -> None:
+    references = [filed() for _ in range(settings.dsr_submissions_per_day + 1)]
+    plain, flagged = references[0], references[-1]
+    assert _fetch(session_factory, flagged).flag is not None
+    console(client, staff["support"])
+    page = client.get(f"/admin/requests/{flagged}?lang=en")
+    assert "Send the link after all" in page.text
+    assert "Send the link after all" not in client.get(f"/admin/requests/{plain}?lang=en").text
+    token = form_token(page.text)
+    refused = client.post(
+        f"/admin/requests/{plain}/release?lang=en",
+        data={"reason": "She called from the number on file.", "csrf_token": token},
+    )
+    assert refused.status_code == 409
+    released = client.post(
+        f"/admin/requests/{flagged}/release?lang=en",
+        data={"reason": "She called from the number on file.", "csrf_token": token},
+    )
+    assert released.status_code == 200
+    assert "The flag is cleared" in released.text
+    assert _fetch(session_factory, flagged).flag is None
+    noted = trail(session_factory, "dsr.noted")
+    assert [e.reason for e in noted] == ["She called from the number on file."]

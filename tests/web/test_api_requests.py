@@ -139,3 +139,82 @@ def test_in_app_requests_need_a_fresh_signed_assertion(
     )
     assert refused.status_code == 401
     assert "sign in" in refused.json()["detail"]
+
+
+def test_an_in_app_assertion_is_accepted_once(
+    make_client: Callable[..., TestClient],
+    make_key: Callable[..., str],
+    published: PolicyVersion,
+    clock: FrozenClock,
+    tmp_path: Path,
+) -> None:
+    client = make_client(Settings(data_dir=tmp_path, app_assertion_key=APP_KEY))
+    key = bearer(make_key("requests:write"))
+    now = clock.now()
+    token = sign_assertion(
+        APP_KEY, kind="email", value="anna@example.org", auth_time=now, issued_at=now
+    )
+    body = {"assertion": token, "request_type": "erasure", "language": "en"}
+    assert client.post("/api/v1/requests/in-app", json=body, headers=key).status_code == 202
+    replay = client.post("/api/v1/requests/in-app", json=body, headers=key)
+    assert replay.status_code == 409
+    assert replay.headers["content-type"].startswith(PROBLEM)
+    problem = replay.json()
+    assert problem["type"].endswith("/assertion-replayed")
+    assert "already used" in problem["detail"]
+    assert "sign a new one per request" in problem["detail"]
+    assert problem["errors"][0]["field"] == "assertion"
+
+
+@pytest.mark.promise("P16")
+def test_a_rectification_carries_new_values(
+    make_client: Callable[..., TestClient],
+    make_key: Callable[..., str],
+    published: PolicyVersion,
+    clock: FrozenClock,
+    tmp_path: Path,
+) -> None:
+    client = make_client(Settings(data_dir=tmp_path, app_assertion_key=APP_KEY))
+    key = bearer(make_key("requests:write"))
+    changes = {"customers.phone": "+49 30 1234567"}
+    plain = {**BODY, "request_type": "rectification", "changes": changes}
+    assert client.post("/api/v1/requests", json=plain, headers=key).status_code == 202
+    now = clock.now()
+    token = sign_assertion(
+        APP_KEY, kind="email", value="anna@example.org", auth_time=now, issued_at=now
+    )
+    in_app = {"assertion": token, "request_type": "correct", "changes": changes}
+    assert client.post("/api/v1/requests/in-app", json=in_app, headers=key).status_code == 202
+
+
+@pytest.mark.parametrize(
+    ("changes", "request_type", "message"),
+    [
+        ({"customers.phone": "+49 30 1"}, "access", "rectification or correction"),
+        ({"phone": "+49 30 1"}, "rectification", "table.column"),
+        ({f"t.c{i}": "x" for i in range(21)}, "rectification", "at most 20"),
+        ({"customers.phone": "x" * 501}, "rectification", "longer than 500"),
+    ],
+)
+def test_bad_new_values_are_422_naming_changes(
+    client: TestClient,
+    make_key: Callable[..., str],
+    published: PolicyVersion,
+    changes: dict[str, str],
+    request_type: str,
+    message: str,
+) -> None:
+    body = {**BODY, "request_type": request_type, "changes": changes}
+    answer = client.post("/api/v1/requests", json=body, headers=bearer(make_key("requests:write")))
+    assert answer.status_code == 422
+    assert answer.headers["content-type"].startswith(PROBLEM)
+    assert answer.json()["errors"] == [{"field": "changes", "message": answer.json()["detail"]}]
+    assert message in answer.json()["detail"]
+
+
+def test_the_status_is_documented_as_for_operators_only(client: TestClient) -> None:
+    document = client.get("/api/v1/openapi.json").json()
+    operation = document["paths"]["/api/v1/requests/{reference}"]["get"]
+    assert "would reveal whether the person is known" in operation["description"]
+    outcome = document["components"]["schemas"]["StatusOut"]["properties"]["outcome"]
+    assert "never relay it" in outcome["description"]

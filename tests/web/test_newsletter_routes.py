@@ -386,10 +386,11 @@ def test_known_and_new_addresses_cost_the_same_statements_by_form_and_api(
 def test_the_demo_worker_still_sends_the_confirmation_mail(db_url: str, tmp_path: Path) -> None:
     """What `make demo` runs: the composition root's handlers and keys, the app, a worker."""
     from tutela.cli.runtime import Runtime
-    from tutela.cli.server import _demo_content, init_data_dir, install_job_handlers
+    from tutela.cli.server import _demo_content, _demo_shop, init_data_dir, install_job_handlers
 
     runtime = Runtime(settings=Settings(data_dir=tmp_path / "demo", database_url=db_url))
     _demo_content(runtime, init_data_dir(runtime))
+    _demo_shop(runtime)
     from tutela.dsr.jobs import install_runtime
 
     saved = (install_delivery(None), install_expiry_master(None), install_sign_up_master(None))

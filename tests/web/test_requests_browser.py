@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import tutela.dsr.fulfil_job  # noqa: F401  (registers the dsr.fulfil job)
@@ -30,7 +30,7 @@ from tutela.jobs import Worker, registry
 from tutela.mail import FileOutbox, MailDelivery, install_delivery
 from tutela.policy.loader import load_declaration
 from tutela.policy.versions import publish
-from tutela.storage import make_engine, make_session_factory, upgrade
+from tutela.storage import make_session_factory
 from tutela.subjects import SubjectVault, get_or_create_subject
 from tutela.web.app import create_app
 
@@ -63,13 +63,12 @@ class Site:
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    """A uvicorn server over SQLite, a known person, the outbox and the request runtime."""
+def site(tmp_path: Path, engine: Engine) -> Iterator[Site]:
+    """A uvicorn server over the test database (SQLite and PostgreSQL), a known person,
+    the outbox and the request runtime."""
     _need_chromium()
     import uvicorn
 
-    engine = make_engine(f"sqlite:///{tmp_path / 'tutela.db'}")
-    upgrade(engine)
     clock = FrozenClock(START)
     factory = make_session_factory(engine)
     port = _free_port()
@@ -111,7 +110,6 @@ def site(tmp_path: Path) -> Iterator[Site]:
         thread.join(timeout=10)
         install_runtime(previous_runtime)
         install_delivery(previous_delivery)
-        engine.dispose()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from tests.web.test_newsletter_routes import mails
 from tutela.clock import FrozenClock
 from tutela.config import Settings
 from tutela.crypto import MasterKey, load_or_create_master_key
-from tutela.dsr import DsrRequest, DsrRuntime
+from tutela.dsr import DsrRequest, DsrRuntime, open_details
 from tutela.dsr.jobs import install_runtime
 from tutela.jobs import Worker, registry
 from tutela.mail import FileOutbox, MailDelivery, install_delivery
@@ -345,3 +345,96 @@ def test_the_download_page_shows_the_neutral_page_for_an_unknown_token(
     assert page.status_code == 404
     assert "not-a-real-token" not in page.text
     assert page.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.promise("P16")
+def test_a_code_for_a_known_and_an_unknown_reference_runs_the_same_statements(
+    client: TestClient,
+    engine: Engine,
+    published: PolicyVersion,
+    known: int,
+    outbox: FileOutbox,
+    worker: Worker,
+) -> None:
+    found = _REFERENCE.search(file_request(client).text)
+    assert found
+    reference = found.group(0)
+    worker.run_until_idle()
+    proof = _PROOF.search(client.get("/requests/code?lang=en").text)
+    assert proof
+    client.post("/requests/code/send", data={"proof": proof.group(1), "reference": reference})
+    worker.run_until_idle()
+    coded = [body_text(m) for m in mails(outbox) if "/requests/verify/" not in body_text(m)]
+    code = _CODE.search(coded[-1])
+    assert code  # a live code waits for the known reference
+    wrong = "000000" if code.group(1) != "000000" else "111111"
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    runs = []
+    for candidate in (reference, "DSR-0000-0000-0000"):
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            answer = client.post(
+                "/requests/code?lang=en",
+                data={"proof": proof.group(1), "reference": candidate, "code": wrong},
+            )
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        runs.append((answer.status_code, answer.text.replace(candidate, "R"), list(statements)))
+    assert runs[0] == runs[1]
+    assert runs[0][0] == 422
+
+
+def test_a_rectification_sends_its_new_values_from_the_form(
+    client: TestClient,
+    session_factory: sessionmaker[Session],
+    master: MasterKey,
+    published: PolicyVersion,
+) -> None:
+    lines = "user.contact.phone_number: +49 30 1234567\r\nuser.name.last:  Beispiel\r\n"
+    answer = file_request(client, request_type="rectification", changes=lines)
+    assert answer.status_code == 200
+    found = _REFERENCE.search(answer.text)
+    assert found
+    with session_factory() as session:
+        request = session.scalars(
+            select(DsrRequest).where(DsrRequest.reference == found.group(0))
+        ).one()
+        details = open_details(request, master=master)
+    assert details is not None
+    assert details.changes == {
+        "user.contact.phone_number": "+49 30 1234567",
+        "user.name.last": "Beispiel",
+    }
+    assert request.scope == "contact_data"  # the old channel is told (V-3)
+    page = client.get("/requests?lang=en")
+    assert 'name="changes"' in page.text
+    assert "New values (only for a rectification or correction" in page.text
+
+
+@pytest.mark.parametrize(
+    ("request_type", "changes", "sentence"),
+    [
+        ("access", "user.name.last: Beispiel", "apply only to a rectification or correction"),
+        ("rectification", "user.name.last Beispiel", "one per line as field, colon, new value"),
+        ("rectification", "name: Beispiel", "one per line as field, colon, new value"),
+    ],
+)
+def test_bad_new_values_name_the_box(
+    client: TestClient,
+    published: PolicyVersion,
+    request_type: str,
+    changes: str,
+    sentence: str,
+) -> None:
+    answer = file_request(client, request_type=request_type, changes=changes)
+    assert answer.status_code == 422
+    assert sentence in answer.text
+    box = re.search(r'<textarea id="changes"[^>]*>', answer.text)
+    assert box
+    assert 'aria-invalid="true"' in box.group(0)
+    assert changes in answer.text  # what was typed stays in the box

@@ -86,6 +86,10 @@ def init(ctx: typer.Context, data_dir: DataDirOption = None) -> None:
     out.print("next steps:")
     out.print(f"  tutela policy lint {target}")
     out.print(f"  tutela --data-dir {runtime.settings.data_dir} policy publish {target}")
+    out.print(
+        f"  write {runtime.settings.data_dir / 'stores.yaml'}: the stores that hold personal "
+        "data (docs/connectors.md), or [] when none does"
+    )
     out.print(f"  tutela --data-dir {runtime.settings.data_dir} serve")
 
 
@@ -171,7 +175,10 @@ def _run_server(runtime: Runtime, host: str, port: int) -> None:
         )
     finally:
         if stop is not None:
+            from tutela.jobs.doorbell import BELL
+
             stop.set()
+            BELL.ring()
 
 
 def serve(
@@ -308,6 +315,7 @@ def worker(
     import threading
 
     from tutela.jobs import Worker, registry
+    from tutela.jobs.doorbell import BELL
 
     runtime = runtime_of(ctx)
     runtime.require_current_schema()
@@ -321,7 +329,12 @@ def worker(
         out.print(f"ran {count} job(s)")
         return
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    def halt(*_: object) -> None:
+        stop.set()
+        BELL.ring()
+
+    signal.signal(signal.SIGTERM, halt)
+    signal.signal(signal.SIGINT, halt)
     out.print(f"worker {worker_id} started; Ctrl-C stops it")
     job_worker.run_forever(stop, poll_interval=poll)

@@ -1,9 +1,13 @@
-"""Payment card numbers: Luhn check, brand, and masking to brand + last four.
+"""Payment card and bank account numbers, and masking them to their last four.
 
 A primary account number (PAN) never leaves an access copy in full (PCI DSS
 Req. 3.4.1): declared card fields are shown as ``"Visa ****1111"``, and any other
 value holding a Luhn-valid 13–19 digit number (optionally grouped by single spaces
 or dashes) is masked the same way wherever it appears in text.
+
+A bank account number (IBAN, ISO 13616) is shown as country and last four,
+``"DE ****3000"``: in declared account fields, and wherever a text holds an IBAN
+of the right length for its country that passes the mod-97 check (ISO 7064).
 """
 
 from __future__ import annotations
@@ -11,7 +15,19 @@ from __future__ import annotations
 import re
 from typing import Final
 
-__all__ = ["card_brand", "is_pan", "luhn_valid", "mask_card_value", "mask_pan", "mask_pans_in_text"]
+__all__ = [
+    "IBAN_LENGTHS",
+    "card_brand",
+    "iban_valid",
+    "is_pan",
+    "luhn_valid",
+    "mask_account_value",
+    "mask_card_value",
+    "mask_iban",
+    "mask_ibans_in_text",
+    "mask_pan",
+    "mask_pans_in_text",
+]
 
 MIN_DIGITS: Final = 13
 MAX_DIGITS: Final = 19
@@ -133,3 +149,103 @@ def mask_card_value(value: object) -> str | None:
     if len(only_digits) >= 4:
         return f"****{only_digits[-4:]}"
     return "****"
+
+
+# Length of the IBAN in each country of the ISO 13616 registry (country code first).
+IBAN_LENGTHS: Final[dict[str, int]] = {
+    **dict.fromkeys(("NO",), 15),
+    **dict.fromkeys(("BE",), 16),
+    **dict.fromkeys(("DK", "FI", "FK", "FO", "GL", "NL", "SD"), 18),
+    **dict.fromkeys(("MK", "SI"), 19),
+    **dict.fromkeys(("AT", "BA", "EE", "KZ", "LT", "LU", "MN", "XK"), 20),
+    **dict.fromkeys(("CH", "HR", "LI", "LV"), 21),
+    **dict.fromkeys(("BG", "BH", "CR", "DE", "GB", "GE", "IE", "ME", "RS", "VA"), 22),
+    **dict.fromkeys(("AE", "GI", "IL", "IQ", "OM", "SO", "TL"), 23),
+    **dict.fromkeys(("AD", "CZ", "ES", "MD", "PK", "RO", "SA", "SE", "SK", "TN", "VG"), 24),
+    **dict.fromkeys(("LY", "PT", "ST"), 25),
+    **dict.fromkeys(("IS", "TR"), 26),
+    **dict.fromkeys(("BI", "DJ", "FR", "GR", "IT", "MC", "MR", "SM"), 27),
+    **dict.fromkeys(("AL", "AZ", "BY", "CY", "DO", "GT", "HN", "HU", "LB", "NI", "PL", "SV"), 28),
+    **dict.fromkeys(("BR", "EG", "PS", "QA", "UA"), 29),
+    **dict.fromkeys(("JO", "KW", "MU", "YE"), 30),
+    **dict.fromkeys(("MT", "SC"), 31),
+    **dict.fromkeys(("LC",), 32),
+    **dict.fromkeys(("RU",), 33),
+}
+_IBAN_START = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}[0-9]{2}")
+_ACCOUNT_SEPARATORS = str.maketrans("", "", " -")
+MIN_ACCOUNT_DIGITS: Final = 5
+
+
+def _alnum(char: str) -> bool:
+    return char.isascii() and char.isalnum()
+
+
+def iban_valid(text: str) -> bool:
+    """An IBAN (spaces allowed, any case) of its country's length passing the mod-97 check."""
+    iban = text.replace(" ", "").upper()
+    if IBAN_LENGTHS.get(iban[:2]) != len(iban) or not iban[2:4].isdigit():
+        return False
+    if not all(_alnum(char) for char in iban):
+        return False
+    rearranged = iban[4:] + iban[:4]
+    return int("".join(str(int(char, 36)) for char in rearranged)) % 97 == 1
+
+
+def mask_iban(text: str) -> str:
+    """``"DE89 3704 0044 0532 0130 00"`` → ``"DE ****3000"``."""
+    iban = text.replace(" ", "").upper()
+    return f"{iban[:2]} ****{iban[-4:]}"
+
+
+def _iban_end(text: str, start: int) -> int | None:
+    """Where an IBAN starting at ``start`` ends in ``text`` (single spaces between groups)."""
+    length = IBAN_LENGTHS.get(text[start : start + 2].upper())
+    if length is None:
+        return None
+    count, index = 0, start
+    while count < length and index < len(text):
+        if _alnum(text[index]):
+            count += 1
+        elif not (text[index] == " " and index + 1 < len(text) and _alnum(text[index + 1])):
+            break
+        index += 1
+    if count < length or (index < len(text) and _alnum(text[index])):
+        return None
+    return index if iban_valid(text[start:index]) else None
+
+
+def mask_ibans_in_text(text: str) -> tuple[str, int]:
+    """Replace every IBAN inside ``text``; returns the new text and how many were found."""
+    pieces: list[str] = []
+    position = found = 0
+    for match in _IBAN_START.finditer(text):
+        if match.start() < position:
+            continue
+        end = _iban_end(text, match.start())
+        if end is None:
+            continue
+        pieces.append(text[position : match.start()])
+        pieces.append(mask_iban(text[match.start() : end]))
+        position = end
+        found += 1
+    pieces.append(text[position:])
+    return "".join(pieces), found
+
+
+def mask_account_value(value: object) -> object:
+    """A value of a declared bank account field, shown safely.
+
+    An IBAN becomes country and last four; any other value holding five or more
+    digits (an account number) becomes ``****`` and its last four digits. A value
+    with fewer digits (the holder's name, a BIC, the bank's name) is shown as it is.
+    """
+    if value is None:
+        return None
+    text = str(value).strip()
+    if iban_valid(text.translate(_ACCOUNT_SEPARATORS)):
+        return mask_iban(text.translate(_ACCOUNT_SEPARATORS))
+    digits = "".join(char for char in text if char.isascii() and char.isdigit())
+    if len(digits) >= MIN_ACCOUNT_DIGITS:
+        return f"****{digits[-4:]}"
+    return value

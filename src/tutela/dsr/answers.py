@@ -183,6 +183,8 @@ def _plain(reports: Sequence[StoreReport]) -> list[dict[str, Any]]:
                 "changed": changed,
                 "holds": holds,
                 "task": bool(report.task),
+                "by_hand": not report.task
+                and any(item.action is Action.TASK for item in report.outcomes),
             }
         )
     return stores

@@ -8,11 +8,15 @@ secret shared with Tutela (``TUTELA_APP_ASSERTION_KEY``)::
     claims    = base64url(JSON object), without padding
     signature = base64url(HMAC-SHA256(key, b"tutela/v1/dsr-assertion\x00" + b"v1." + claims))
 
-Claims: ``kind`` (identity kind, such as ``email`` or ``customer_id``), ``sub``
-(its value), ``auth_time`` (Unix seconds of the customer's last password or
-second-factor check) and ``iat`` (Unix seconds when signed). Tutela accepts an
-assertion only if the MAC matches (compared in constant time), it was signed at
-most 10 minutes ago and the sign-in it reports is at most 10 minutes old.
+Claims: ``typ`` (always ``"dsr-request"``: what the token is for, signed with
+the rest), ``jti`` (a random value of 16 to 128 printable ASCII characters, new
+for every request, such as a UUID), ``kind`` (identity kind, such as ``email``
+or ``customer_id``), ``sub`` (its value), ``auth_time`` (Unix seconds of the
+customer's last password or second-factor check) and ``iat`` (Unix seconds when
+signed). Tutela accepts an assertion only if the MAC matches (compared in
+constant time), it was signed at most 10 minutes ago and the sign-in it reports
+is at most 10 minutes old. Each ``jti`` is accepted once
+(:mod:`tutela.dsr.assertion_models` records it until the assertion expires).
 """
 
 from __future__ import annotations
@@ -23,17 +27,28 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import secrets
 from dataclasses import dataclass
 from typing import Any, Final
 
 from tutela.errors import ConfigurationError, VerificationFailed
 
-__all__ = ["FRESHNESS", "Assertion", "InvalidAssertion", "sign_assertion", "verify_assertion"]
+__all__ = [
+    "ASSERTION_TYPE",
+    "FRESHNESS",
+    "Assertion",
+    "InvalidAssertion",
+    "ReplayedAssertion",
+    "sign_assertion",
+    "verify_assertion",
+]
 
 FRESHNESS: Final = dt.timedelta(minutes=10)
 CLOCK_SKEW: Final = dt.timedelta(seconds=60)
 VERSION: Final = "v1"
+ASSERTION_TYPE: Final = "dsr-request"
 MAX_LENGTH: Final = 4096
+JTI_LENGTHS: Final = (16, 128)
 _DOMAIN: Final = b"tutela/v1/dsr-assertion\x00"
 _KEY_HINT: Final = "the key configured as TUTELA_APP_ASSERTION_KEY"
 _MAX_SECONDS: Final = 253_402_300_800  # 10000-01-01
@@ -46,14 +61,35 @@ class InvalidAssertion(VerificationFailed):
     title = "The sign-in assertion was not accepted"
 
 
+class ReplayedAssertion(InvalidAssertion):
+    """The assertion's ``jti`` was used for an earlier request."""
+
+    status = 409
+    code = "assertion-replayed"
+    title = "The sign-in assertion was already used"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "assertion: this assertion was already used; the app must sign a new one per "
+            "request (with a new random 'jti').",
+            field="assertion",
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Assertion:
-    """A verified assertion: who the customer is and when they signed in."""
+    """A verified assertion: who the customer is, when they signed in, and its one-time id."""
 
     kind: str
     value: str
     auth_time: dt.datetime
     issued_at: dt.datetime
+    jti: str
+
+    @property
+    def expires_at(self) -> dt.datetime:
+        """The last moment the assertion is accepted (its ``jti`` may be forgotten after it)."""
+        return self.issued_at + FRESHNESS
 
 
 def _b64(raw: bytes) -> str:
@@ -79,13 +115,24 @@ def _check_key(key: str | None) -> str:
 
 
 def sign_assertion(
-    key: str, *, kind: str, value: str, auth_time: dt.datetime, issued_at: dt.datetime
+    key: str,
+    *,
+    kind: str,
+    value: str,
+    auth_time: dt.datetime,
+    issued_at: dt.datetime,
+    jti: str | None = None,
 ) -> str:
-    """An assertion as the operator's application would sign it (for Python applications)."""
+    """An assertion as the operator's application would sign it (for Python applications).
+
+    Every call makes a new random ``jti`` unless one is given; sign one per request.
+    """
     for name, moment in (("auth_time", auth_time), ("issued_at", issued_at)):
         if moment.tzinfo is None:
             raise ValueError(f"{name} must be timezone-aware.")
     claims = {
+        "typ": ASSERTION_TYPE,
+        "jti": secrets.token_urlsafe(24) if jti is None else jti,
         "kind": kind,
         "sub": value,
         "auth_time": int(auth_time.timestamp()),
@@ -116,8 +163,32 @@ def _moment(claims: dict[str, Any], name: str) -> dt.datetime:
     return dt.datetime.fromtimestamp(value, dt.UTC)
 
 
+def _jti(claims: dict[str, Any]) -> str:
+    if claims.get("typ") != ASSERTION_TYPE:
+        raise _refuse(
+            f"the claim 'typ' must be {ASSERTION_TYPE!r}; add it to the signed claims of "
+            "request assertions."
+        )
+    value = claims.get("jti")
+    low, high = JTI_LENGTHS
+    if (
+        not isinstance(value, str)
+        or not low <= len(value) <= high
+        or not all("!" <= char <= "~" for char in value)
+    ):
+        raise _refuse(
+            f"the claim 'jti' must be a new random value of {low} to {high} printable ASCII "
+            "characters without spaces (such as a UUID), different for every request."
+        )
+    return value
+
+
 def verify_assertion(token: str, *, key: str | None, now: dt.datetime) -> Assertion:
-    """The customer a fresh, correctly signed assertion names; :class:`InvalidAssertion` if not."""
+    """The customer a fresh, correctly signed assertion names; :class:`InvalidAssertion` if not.
+
+    This checks the token alone; that its ``jti`` was not used before is checked
+    by :func:`tutela.dsr.assertion_models.spend_assertion` when the request is stored.
+    """
     secret = _check_key(key)
     if not token or len(token) > MAX_LENGTH or not token.isascii():
         raise _refuse(f"expected text of at most {MAX_LENGTH} ASCII characters.")
@@ -128,6 +199,7 @@ def verify_assertion(token: str, *, key: str | None, now: dt.datetime) -> Assert
     if not hmac.compare_digest(expected, mac.encode("ascii")):
         raise _refuse(f"the signature does not match; sign the assertion with {_KEY_HINT}.")
     claims = _claims(body)
+    jti = _jti(claims)
     kind, value = claims.get("kind"), claims.get("sub")
     if not isinstance(kind, str) or not isinstance(value, str) or not kind or not value:
         raise _refuse("the claims 'kind' and 'sub' must name the customer's identity as text.")
@@ -142,4 +214,4 @@ def verify_assertion(token: str, *, key: str | None, now: dt.datetime) -> Assert
             f"the customer signed in {minutes} minutes ago; ask them to sign in again (at "
             "most 10 minutes before the request) and sign a new assertion."
         )
-    return Assertion(kind=kind, value=value, auth_time=auth_time, issued_at=issued_at)
+    return Assertion(kind=kind, value=value, auth_time=auth_time, issued_at=issued_at, jti=jti)

@@ -5,7 +5,10 @@ Importing this module registers the job and the handlers shipped with Tutela
 the staff queue (logged, no extra audit row). When a store is down or answers with
 an error, the job's work rolls back, the request is marked ``in_progress`` with
 ``last_error`` in a short transaction of its own, and the error is raised again
-so the job is retried later.
+so the job is retried later. When the handler says which stores answered before
+one was down (:class:`~tutela.dsr.progress.StoresDown`), their results and the
+sealed answer address are written in that same transaction, so the retry does
+not ask those stores again.
 """
 
 from __future__ import annotations
@@ -23,14 +26,15 @@ from tutela.calendar import german_date
 from tutela.clock import Clock
 from tutela.connectors import StoreError, StoreUnavailable
 from tutela.connectors.builtin.webhook_message import on_behalf_of
-from tutela.dsr.fulfilment import FULFIL_JOB, Fulfilment, handler_for
+from tutela.dsr.fulfilment import FULFIL_JOB, Fulfilment, grace_until, handler_for
 from tutela.dsr.jobs import installed_runtime
 from tutela.dsr.models import DsrRequest
 from tutela.dsr.notices import DsrRuntime
+from tutela.dsr.progress import StoresDown
 from tutela.dsr.terms import Status
 from tutela.dsr.workflow import SYSTEM_ACTOR, start
 from tutela.errors import InvalidInput
-from tutela.jobs import JobContext, registry
+from tutela.jobs import JobContext, Postpone, registry
 
 __all__ = ["fulfil_job", "run_fulfilment"]
 
@@ -61,6 +65,9 @@ def run_fulfilment(session: Session, *, request_id: int, runtime: DsrRuntime, cl
             request.request_type,
         )
         return
+    until = grace_until(request, settings=runtime.settings, now=clock.now())
+    if until is not None:  # V-3's alert went out; the person may still stop it
+        raise Postpone(until, f"request {request.id}: grace period after the change alert")
     fulfilment = Fulfilment(
         session=session,
         request=request,
@@ -89,6 +96,8 @@ def _record_error(session: Session, *, request_id: int, error: Exception, clock:
             return
         if request.status == Status.VERIFIED.value:
             start(own, request=request, actor=SYSTEM_ACTOR, clock=clock)
+        if isinstance(error, StoresDown):
+            request.store_results = error.checkpoint
         request.last_error = text
 
 

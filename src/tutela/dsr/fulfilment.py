@@ -7,6 +7,8 @@ live in their own modules (access packages, erasure runs …) and register with
 :func:`handles`. A handler moves the request on (``start``, ``complete``) itself;
 when a store is down it raises :class:`StoreUnavailable`, the job is retried, and
 the request stays ``in_progress`` with the error visible — never ``completed``.
+An erasure or a change of contact data first waits out the grace period after
+its verification (:func:`grace_until`).
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from typing import Final
 from sqlalchemy.orm import Session
 
 from tutela.clock import Clock
+from tutela.config import Settings
 from tutela.connectors import Connector
 from tutela.dsr.models import DsrRequest
 from tutela.dsr.notices import DsrRuntime
-from tutela.dsr.terms import RequestType
+from tutela.dsr.terms import Assurance, RequestType, Status, required_assurance
 from tutela.errors import ConfigurationError
 from tutela.jobs import enqueue
 
@@ -31,6 +34,7 @@ __all__ = [
     "Fulfilment",
     "Handler",
     "enqueue_fulfilment",
+    "grace_until",
     "handler_for",
     "handles",
 ]
@@ -77,6 +81,23 @@ def handles(*types: RequestType) -> Callable[[Handler], Handler]:
 def handler_for(request_type: RequestType | str) -> Handler | None:
     """The registered handler, or ``None`` (staff then carry the request out by hand)."""
     return _handlers.get(RequestType(request_type))
+
+
+def grace_until(request: DsrRequest, *, settings: Settings, now: dt.datetime) -> dt.datetime | None:
+    """Until when a verified erasure or contact-data change waits, or ``None`` to go ahead.
+
+    V-3 alerts the address on file when such a request is confirmed; the
+    ``dsr_change_grace_hours`` after verification give that person time to stop it
+    (staff deny the request). Other types, and requests staff have started, go at once.
+    """
+    if settings.dsr_change_grace_hours == 0 or request.verified_at is None:
+        return None
+    if request.status != Status.VERIFIED.value:
+        return None
+    if required_assurance(request.request_type, request.scope) is not Assurance.CHANNEL_AND_NOTICE:
+        return None
+    until = request.verified_at + dt.timedelta(hours=settings.dsr_change_grace_hours)
+    return until if now < until else None
 
 
 def enqueue_fulfilment(session: Session, *, request_id: int, clock: Clock) -> None:

@@ -1,21 +1,30 @@
 """Intake: store a request from the public form, the API, staff or the operator's app.
 
-The request path never looks the person up (V-6): it normalises the identity,
-stores its blind index and the sealed value, computes the deadlines and queues
-the ``dsr.intake`` job, which looks the person up later and mails the channel on
-file. So a known and an unknown person get the same answer, from the same
-statements, in the same time. Requests that need no verification (V-3) are
-``verified`` at once; the rest wait for the mail's link.
+The public request path never looks the person up (V-6): it normalises the
+identity, stores its blind index and the sealed value, computes the deadlines and
+queues the ``dsr.intake`` job, which looks the person up later and mails the
+channel on file. So a known and an unknown person get the same answer, from the
+same statements, in the same time. Requests that need no verification (V-3) are
+``verified`` at once; the rest wait for the mail's link. An in-app request (signed
+in, sent with the operator's key) is matched and queued for fulfilment at once.
 
-Repeated submissions for one identity beyond ``dsr_submissions_per_day`` are
-stored and answered alike, but flagged: their job sends no mail and staff see
-them in the queue.
+Public submissions for one identity beyond ``dsr_submissions_per_day`` within
+24 hours are stored and answered alike, but flagged: their job sends no mail and
+staff see them in the queue (and may send the link after all,
+:func:`tutela.dsr.verification.release_flagged`). Only unflagged public
+submissions count towards the limit, so a flood never blocks longer than 24
+hours after the last request that did get a mail.
+
+A rectification may carry ``changes`` (field reference → new value,
+:mod:`tutela.dsr.changes`); an in-app assertion is accepted once
+(:mod:`tutela.dsr.assertion_models`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -28,9 +37,12 @@ from tutela.config import Settings
 from tutela.consent.declarations import current_policy
 from tutela.crypto import MasterKey
 from tutela.dsr.assertion import verify_assertion
+from tutela.dsr.assertion_models import spend_assertion
+from tutela.dsr.changes import check_changes, details_of, scope_for_changes
 from tutela.dsr.deadlines import deadlines_for
-from tutela.dsr.envelope import MAX_CONTACT, MAX_TEXT, Details, seal
+from tutela.dsr.envelope import Details, seal
 from tutela.dsr.events import RequestReceived
+from tutela.dsr.matching import accept_verified
 from tutela.dsr.models import DsrRequest
 from tutela.dsr.queue import enqueue_intake, ensure_sweep
 from tutela.dsr.terms import (
@@ -86,6 +98,7 @@ class _Claim:
     kind: IdentityKind
     value: str
     language: str
+    changes: dict[str, str] | None = None
 
 
 def new_reference() -> str:
@@ -114,10 +127,13 @@ def _claim(
     identity_value: str,
     language: str,
     settings: Settings,
+    changes: Mapping[str, str] | None = None,
 ) -> _Claim:
     kind = parse_request_type(request_type)
     chosen = parse_scope(scope)
     required_assurance(kind, chosen)  # refuses a scope that does not fit the type
+    checked = check_changes(kind, changes)
+    chosen = scope_for_changes(chosen, checked)
     if language not in LANGUAGES:
         raise InvalidInput(
             f"language: answers are written in {' or '.join(LANGUAGES)}; pick one of them.",
@@ -127,30 +143,19 @@ def _claim(
     value = normalize(
         member, identity_value, default_country_code=settings.default_phone_country_code
     )
-    return _Claim(kind, chosen, member, value, language)
-
-
-def _details(text: str | None, contact: str | None) -> Details | None:
-    if text is not None and len(text) > MAX_TEXT:
-        raise InvalidInput(
-            f"text: at most {MAX_TEXT} characters; shorten the description.", field="text"
-        )
-    if contact is not None and len(contact) > MAX_CONTACT:
-        raise InvalidInput(
-            f"contact: at most {MAX_CONTACT} characters; give one way to reach you.",
-            field="contact",
-        )
-    text = text.strip() if text else None
-    contact = contact.strip() if contact else None
-    return Details(text=text, contact=contact) if text or contact else None
+    return _Claim(kind, chosen, member, value, language, checked)
 
 
 def _recent(session: Session, claim_kind: str, index: str, since: dt.datetime) -> int:
+    """Unflagged public submissions for the identity since ``since`` (flagged ones never
+    count, so a flood cannot keep the person's own request flagged day after day)."""
     count = session.execute(
         select(func.count()).where(
             DsrRequest.identity_kind == claim_kind,
             DsrRequest.identity_index == index,
             DsrRequest.received_at > since,
+            DsrRequest.flag.is_(None),
+            DsrRequest.channel.in_([c.value for c in _PUBLIC_CHANNELS]),
         )
     ).scalar_one()
     return int(count)
@@ -205,8 +210,6 @@ def _store(
     seal(request, master=master, identity=claim.value, details=details)
     session.add(request)
     session.flush()
-    enqueue_intake(session, request_id=request.id, clock=clock)
-    ensure_sweep(session, clock=clock)
     event = RequestReceived(
         request_id=request.id,
         request_type=request.request_type,
@@ -219,6 +222,13 @@ def _store(
         flagged=flag is not None,
     )
     emit(session, event, actor=actor, clock=clock)
+    if channel is Channel.IN_APP:
+        # signed in and verified, through the operator's key: no timing to hide (V-6 is
+        # about the public channels), so the request is matched and queued at once
+        accept_verified(session, request=request, clock=clock)
+    else:
+        enqueue_intake(session, request_id=request.id, clock=clock)
+    ensure_sweep(session, clock=clock)
     return request
 
 
@@ -237,11 +247,13 @@ def submit(
     text: str | None = None,
     contact: str | None = None,
     actor: str = PUBLIC_ACTOR,
+    changes: Mapping[str, str] | None = None,
 ) -> Receipt:
     """Store a request from the public form or the API; the answer never tells who is known.
 
     ``contact`` (how the person would like to be reached) is kept sealed for staff
     but never used to send anything: answers go to the channel on file (V-2).
+    ``changes`` (rectification and correction only) names the new values.
     Invalid input raises :class:`InvalidInput` naming the field.
     """
     chosen = parse_channel(channel)
@@ -258,13 +270,14 @@ def submit(
         identity_value=identity_value,
         language=language,
         settings=settings,
+        changes=changes,
     )
     request = _store(
         session,
         claim=claim,
         channel=chosen,
         received_at=clock.now(),
-        details=_details(text, contact),
+        details=details_of(text=text, contact=contact, changes=claim.changes),
         verified_by=None,
         actor=actor,
         master=master,
@@ -290,6 +303,7 @@ def record_staff_entry(
     scope: Scope | str | None = None,
     text: str | None = None,
     contact: str | None = None,
+    changes: Mapping[str, str] | None = None,
 ) -> DsrRequest:
     """Enter a request that reached staff by email, letter, fax or phone.
 
@@ -326,13 +340,14 @@ def record_staff_entry(
         identity_value=identity_value,
         language=language,
         settings=settings,
+        changes=changes,
     )
     return _store(
         session,
         claim=claim,
         channel=chosen,
         received_at=received_at.astimezone(dt.UTC),
-        details=_details(text, contact),
+        details=details_of(text=text, contact=contact, changes=claim.changes),
         verified_by=None,
         actor=actor,
         master=master,
@@ -352,12 +367,15 @@ def submit_in_app(
     settings: Settings,
     scope: Scope | str | None = None,
     text: str | None = None,
+    changes: Mapping[str, str] | None = None,
 ) -> Receipt:
     """Store a request of a signed-in customer, verified by the app's signed assertion (V-1).
 
     Raises :class:`tutela.dsr.assertion.InvalidAssertion` (saying why) for a bad
-    signature, a stale sign-in or malformed claims, and
-    :class:`tutela.errors.ConfigurationError` when no signing key is configured.
+    signature, a stale sign-in or malformed claims,
+    :class:`tutela.dsr.assertion.ReplayedAssertion` (409) when the assertion's
+    ``jti`` was used before, and :class:`tutela.errors.ConfigurationError` when no
+    signing key is configured.
     """
     key = settings.app_assertion_key
     checked = verify_assertion(
@@ -370,13 +388,15 @@ def submit_in_app(
         identity_value=checked.value,
         language=language,
         settings=settings,
+        changes=changes,
     )
+    spend_assertion(session, assertion=checked, clock=clock)
     request = _store(
         session,
         claim=claim,
         channel=Channel.IN_APP,
         received_at=clock.now(),
-        details=_details(text, None),
+        details=details_of(text=text, contact=None, changes=claim.changes),
         verified_by=Method.ASSERTION,
         actor=IN_APP_ACTOR,
         master=master,

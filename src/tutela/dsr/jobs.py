@@ -24,15 +24,15 @@ from sqlalchemy.orm import Session
 from tutela.audit import emit
 from tutela.calendar import german_date
 from tutela.clock import Clock
+from tutela.dsr.assertion_models import prune_used_assertions
 from tutela.dsr.envelope import open_identity
 from tutela.dsr.events import (
     DigestSent,
     NoticeSent,
     RequestHeld,
-    RequestMatched,
     VerificationSent,
 )
-from tutela.dsr.fulfilment import enqueue_fulfilment
+from tutela.dsr.matching import accept_verified, match_subject
 from tutela.dsr.models import DsrRequest
 from tutela.dsr.notices import (
     DsrRuntime,
@@ -47,7 +47,7 @@ from tutela.dsr.notices import (
 )
 from tutela.dsr.package_models import sweep_packages
 from tutela.dsr.queue import INTAKE_JOB, NOTICE_JOB, SWEEP_JOB, Notice, ensure_sweep
-from tutela.dsr.terms import Assurance, Method, Status, required_assurance
+from tutela.dsr.terms import Method, Status
 from tutela.dsr.verification import (
     CODE_LIFETIME,
     LINK_LIFETIME,
@@ -59,7 +59,7 @@ from tutela.dsr.verification import (
 from tutela.dsr.workflow import SYSTEM_ACTOR, close_without_data, due, expire_unverified, move
 from tutela.errors import ConfigurationError, InvalidInput
 from tutela.jobs import JobContext, registry
-from tutela.subjects import IdentityKind, Subject, subject_ids_for_indexes
+from tutela.subjects import IdentityKind, Subject
 
 __all__ = [
     "DsrRuntime",
@@ -110,18 +110,6 @@ def _request_id(payload: dict[str, Any]) -> int:
         ) from None
 
 
-def _match(session: Session, request: DsrRequest) -> Subject | None:
-    found = subject_ids_for_indexes(
-        session, kind=request.identity_kind, indexes=[request.identity_index]
-    )
-    subject_id = found.get(request.identity_index)
-    subject = None if subject_id is None else session.get(Subject, subject_id)
-    if subject is None or subject.erased_at is not None:
-        return None
-    request.subject_id = subject.id
-    return subject
-
-
 def _hold(session: Session, request: DsrRequest, why: str, clock: Clock) -> None:
     move(request, Status.AWAITING_VERIFICATION)
     event = RequestHeld(request_id=request.id, subject_id=request.subject_id, why=why)
@@ -163,10 +151,10 @@ def run_intake(session: Session, *, request_id: int, runtime: DsrRuntime, clock:
     request = session.get(DsrRequest, request_id)
     if request is None or request.status not in (Status.RECEIVED.value, Status.VERIFIED.value):
         return
-    subject = _match(session, request)
     if request.status == Status.VERIFIED.value:
-        _matched(session, request, subject, runtime, clock)
+        accept_verified(session, request=request, clock=clock)
         return
+    subject = match_subject(session, request)
     if request.flag is not None:
         _hold(session, request, HELD_REPEATED, clock)
         return
@@ -200,30 +188,6 @@ def run_intake(session: Session, *, request_id: int, runtime: DsrRuntime, clock:
         message_id=message_id,
     )
     emit(session, sent, actor=SYSTEM_ACTOR, clock=clock)
-
-
-def _matched(
-    session: Session,
-    request: DsrRequest,
-    subject: Subject | None,
-    runtime: DsrRuntime,
-    clock: Clock,
-) -> None:
-    """A request verified on arrival: record the match; tell the old channel where V-3 asks."""
-    event = RequestMatched(request_id=request.id, subject_id=request.subject_id)
-    emit(session, event, actor=SYSTEM_ACTOR, clock=clock)
-    enqueue_fulfilment(session, request_id=request.id, clock=clock)
-    policy = required_assurance(request.request_type, request.scope)
-    if policy is not Assurance.CHANNEL_AND_NOTICE:
-        return
-    on_file = find_on_file(session, request=request, subject=subject, runtime=runtime)
-    message_id = None
-    if on_file.address is not None:
-        facts = policy_facts(session, settings=runtime.settings, clock=clock)
-        message_id = _send(
-            request, to=on_file.address, notice=Notice.CHANGE_ALERT, facts=facts, clock=clock
-        )
-    _notice_sent(session, request, Notice.CHANGE_ALERT, message_id, clock)
 
 
 def run_notice(
@@ -292,6 +256,7 @@ def run_sweep(session: Session, *, runtime: DsrRuntime, clock: Clock) -> int:
         )
         emit(session, event, actor=SYSTEM_ACTOR, clock=clock)
     sweep_packages(session, packages_dir=runtime.settings.packages_dir, clock=clock)
+    prune_used_assertions(session, clock=clock)
     ensure_sweep(session, clock=clock)
     return expired
 

@@ -3,8 +3,9 @@
 Each table of a store becomes ``stores/<store>/<table>.json`` (a JSON array, one
 record per line) and ``stores/<store>/<table>.csv``. A record goes into the zip as
 it arrives, so memory stays bounded however many rows a person has. The CSV of a
-table is written meanwhile to a sealed scratch file (under a key that lives only
-in memory) and copied into the zip when the table ends. A table the store yields
+table is held back meanwhile — in memory while small, past 256 KiB in a sealed
+scratch file (under a key that lives only in memory) — and copied into the zip
+when the table ends. A table the store yields
 again later in its walk continues in ``<table>.2.json`` / ``.csv``.
 
 Names from a store never become paths as they are: anything but letters, digits,
@@ -36,6 +37,10 @@ __all__ = ["PackageWriter", "neutralise", "safe_name"]
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9_.-]")
 _FORMULA: Final = ("=", "+", "-", "@", "\t", "\r")
 _MAX_NAME: Final = 100
+CHUNK: Final = 64 * 1024
+"""Bytes gathered before a write into the zip or the scratch file."""
+SPILL: Final = 256 * 1024
+"""CSV bytes of one table kept in memory before they move to a sealed scratch file."""
 
 
 def safe_name(name: str) -> str:
@@ -81,51 +86,75 @@ def _dump(row: dict[str, Any]) -> bytes:
 
 
 class _TablePart:
-    """One open table: its JSON entry in the zip and its CSV in a sealed scratch file."""
+    """One open table: its JSON entry in the zip and its CSV, held back until the table ends.
+
+    Both go out in chunks of :data:`CHUNK` bytes. The CSV stays in memory while it is
+    small; past :data:`SPILL` bytes it moves to a sealed scratch file, so a person with
+    millions of rows costs disk, not memory.
+    """
 
     def __init__(self, archive: zipfile.ZipFile, base: str, scratch: Path) -> None:
         self.base = base
         self.entry: IO[bytes] = archive.open(f"{base}.json", "w", force_zip64=True)
-        self.entry.write(b"[\n")
+        self._json = bytearray(b"[\n")
         self.first = True
         self.scratch = scratch
-        self._raw: BinaryIO = scratch.open("wb")
-        self.sealed = SealedWriter(self._raw)
+        self._raw: BinaryIO | None = None
+        self.sealed: SealedWriter | None = None
+        self._csv_bytes = bytearray()
         self._line = io.StringIO()
         self.csv = csv.writer(self._line)
         self.columns: list[str] | None = None
 
     def add(self, row: dict[str, Any]) -> None:
         if not self.first:
-            self.entry.write(b",\n")
+            self._json += b",\n"
         self.first = False
-        self.entry.write(_dump(row))
+        self._json += _dump(row)
+        if len(self._json) >= CHUNK:
+            self.entry.write(self._json)
+            self._json.clear()
         if self.columns is None:
             self.columns = list(row)
-            self._csv_row([neutralise(name) for name in self.columns])
-        self._csv_row([neutralise(row.get(name)) for name in self.columns])
+            self.csv.writerow([neutralise(name) for name in self.columns])
+        self.csv.writerow([neutralise(row.get(name)) for name in self.columns])
+        if self._line.tell() >= CHUNK:
+            self._take_lines()
 
-    def _csv_row(self, cells: list[str]) -> None:
-        self.csv.writerow(cells)
-        self.sealed.write(self._line.getvalue().encode("utf-8"))
+    def _take_lines(self) -> None:
+        self._csv_bytes += self._line.getvalue().encode("utf-8")
         self._line.seek(0)
         self._line.truncate()
+        if self.sealed is None and len(self._csv_bytes) >= SPILL:
+            self._raw = self.scratch.open("wb")
+            self.sealed = SealedWriter(self._raw)
+        if self.sealed is not None:
+            self.sealed.write(bytes(self._csv_bytes))
+            self._csv_bytes.clear()
 
     def finish(self, archive: zipfile.ZipFile) -> None:
-        self.entry.write(b"\n]\n")
+        self._json += b"\n]\n"
+        self.entry.write(self._json)
         self.entry.close()
-        self.sealed.close()
-        self._raw.close()
-        try:
-            with archive.open(f"{self.base}.csv", "w", force_zip64=True) as target:
+        self._take_lines()
+        with archive.open(f"{self.base}.csv", "w", force_zip64=True) as target:
+            if self.sealed is None:
+                target.write(self._csv_bytes)
+                return
+            self.sealed.close()
+            self.discard(keep=True)
+            try:
                 for chunk in read_sealed(self.scratch, self.sealed.key):
                     target.write(chunk)
-        finally:
-            self.scratch.unlink(missing_ok=True)
+            finally:
+                self.scratch.unlink(missing_ok=True)
 
-    def discard(self) -> None:
-        self._raw.close()
-        self.scratch.unlink(missing_ok=True)
+    def discard(self, *, keep: bool = False) -> None:
+        if self._raw is not None:
+            self._raw.close()
+            self._raw = None
+        if not keep:
+            self.scratch.unlink(missing_ok=True)
 
 
 class PackageWriter:

@@ -5,6 +5,11 @@ date) and lists every identity of the person, known to Tutela or not, with the
 suppression scope ``restricted``: every consent check for the person then
 answers ``restricted`` for every purpose, single or bulk. Lifting it is a staff
 decision (:func:`lift_restriction`); the person is told before it takes effect.
+
+Tutela's own part takes effect as soon as every store has answered, even while a
+manual store's task waits for staff (:mod:`tutela.dsr.tasks`); the answer goes
+out once the last task is closed. A store that is down is retried without
+asking again the stores that answered (:mod:`tutela.dsr.progress`).
 """
 
 from __future__ import annotations
@@ -14,14 +19,17 @@ from sqlalchemy.orm import Session
 
 from tutela.audit import emit
 from tutela.clock import Clock
+from tutela.connectors import Operation
 from tutela.consent.suppression import RESTRICTED, RESTRICTION, lift_indexes, suppress_indexes
-from tutela.dsr.answers import Run, answer, channel_of, hold_open, raise_if_down
+from tutela.dsr.answers import hold_open
 from tutela.dsr.erasure import recipients_to_tell
 from tutela.dsr.events import RestrictionLifted
 from tutela.dsr.fulfilment import Fulfilment, handles
 from tutela.dsr.models import DsrRequest
 from tutela.dsr.person import person_of
+from tutela.dsr.progress import answer_channel, answer_run, load_progress, run_stores
 from tutela.dsr.queue import Notice, enqueue_notice
+from tutela.dsr.tasks import await_tasks, close_tasks
 from tutela.dsr.terms import RequestType
 from tutela.dsr.workflow import SYSTEM_ACTOR
 from tutela.errors import Conflict
@@ -37,27 +45,36 @@ def fulfil_restriction(fulfilment: Fulfilment) -> None:
     if not request.is_open:
         return
     person = person_of(session, request=request, master=fulfilment.runtime.master)
-    on_file = channel_of(fulfilment, person.subject)
-    run = Run()
+    progress = load_progress(request, operation=Operation.RESTRICT)
+    run = progress.new_run()
+    on_file = answer_channel(fulfilment, run, person.subject)
     if person.identities:
-        run.reports = [store.restrict(person.identities, until=None) for store in fulfilment.stores]
-    raise_if_down(run)
+        identities = person.identities
+        run_stores(
+            fulfilment, progress, run, lambda store: [store.restrict(identities, until=None)]
+        )
     if hold_open(fulfilment, run):
         return
-    listed = suppress_indexes(
-        session,
-        pairs=person.indexes,
-        scope=RESTRICTED,
-        reason=RESTRICTION,
-        clock=fulfilment.clock,
-        actor=SYSTEM_ACTOR,
-    )
+    if "tutela" not in run.extra:  # once, even when the answer waits for manual tasks
+        listed = suppress_indexes(
+            session,
+            pairs=person.indexes,
+            scope=RESTRICTED,
+            reason=RESTRICTION,
+            clock=fulfilment.clock,
+            actor=SYSTEM_ACTOR,
+        )
+        run.extra["tutela"] = {"restricted_identities": listed}
+    if await_tasks(fulfilment, run):
+        return
+    not_done = close_tasks(run)
     recipients = recipients_to_tell(session, clock=fulfilment.clock)
-    run.extra.update(tutela={"restricted_identities": listed}, recipients=recipients)
-    answer(
+    run.extra["recipients"] = recipients
+    answer_run(
         fulfilment,
         run,
         on_file=on_file,
+        not_done=not_done,
         recipients=[item["name"] for item in recipients],
         restricted=True,
     )

@@ -12,9 +12,12 @@ each store Tutela reaches for requests::
       kind: manual
       config: {system: the CRM}
 
-``kind`` is a connector kind (``sql``, ``manual`` or a plug-in). Without the file
-no store is connected. :class:`StoreDirectory` answers the intake job whether a
-store holds a person and which email address it holds for them.
+``kind`` is a connector kind (``sql``, ``manual`` or a plug-in). The file must say
+what is connected: when no store holds personal data, it says so with an empty
+list, ``[]``. A missing file, or one with nothing but comments, is a configuration
+error — answering every request "no data held" while the operator's databases hold
+data would be the worst way to fail. :class:`StoreDirectory` answers the intake job
+whether a store holds a person and which email address it holds for them.
 """
 
 from __future__ import annotations
@@ -33,12 +36,22 @@ from tutela.crypto import MasterKey
 from tutela.dsr.notices import OnFile
 from tutela.errors import ConfigurationError, InvalidInput
 
-__all__ = ["EMAIL_CATEGORY", "StoreDirectory", "load_stores", "parse_stores"]
+__all__ = ["EMAIL_CATEGORY", "NO_STORES", "StoreDirectory", "load_stores", "parse_stores"]
 
 EMAIL_CATEGORY: Final = "user.contact.email"
 _NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _PATH_KEYS: Final = ("dataset", "overrides", "secret_file")
 _ENTRY_KEYS: Final = frozenset({"name", "kind", "config"})
+NO_STORES: Final = """\
+# The stores Tutela reaches for privacy requests (see docs/requests.md).
+# [] states that no database, service or team holds personal data for requests:
+# every request is then answered from Tutela's own records only.
+[]
+"""
+_SAY_WHAT: Final = (
+    "list the stores that hold personal data (- name: shop, kind: sql, config: {…}), or write "
+    '[] to state that none does; otherwise every request would be answered "no data held".'
+)
 
 
 def _problem(path: Path, where: str, message: str) -> ConfigurationError:
@@ -101,7 +114,10 @@ def parse_stores(text: str, *, path: Path, master: MasterKey) -> tuple[Connector
             path, line, f"not valid YAML ({getattr(error, 'problem', error)})."
         ) from None
     if loaded is None:
-        return ()
+        raise ConfigurationError(
+            f"{path}: the stores file names no stores and does not say there are none: {_SAY_WHAT}",
+            field="stores_file",
+        )
     if not isinstance(loaded, list):
         raise _problem(path, "top level", "the file must be a list of stores (- name: …).")
     stores = tuple(_entry(raw, n, path, master) for n, raw in enumerate(loaded, start=1))
@@ -114,10 +130,17 @@ def parse_stores(text: str, *, path: Path, master: MasterKey) -> tuple[Connector
 
 
 def load_stores(settings: Settings, *, master: MasterKey) -> tuple[Connector, ...]:
-    """The connected stores from the stores file; none when the file does not exist."""
+    """The connected stores from the stores file (``[]`` in it: none).
+
+    A missing file is a :class:`ConfigurationError` naming the file and what to write.
+    """
     path = settings.resolved_stores_file.expanduser()
     if not path.exists():
-        return ()
+        raise ConfigurationError(
+            f"{path}: the stores file does not exist. Create it and {_SAY_WHAT} "
+            "(TUTELA_STORES_FILE names another file.)",
+            field="stores_file",
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:

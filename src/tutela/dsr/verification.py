@@ -7,6 +7,13 @@
   issuing a new code voids the older ones.
 * Tampered, expired, used, foreign or unknown links and codes all raise the same
   :class:`UnknownVerification`, so no answer tells them apart.
+* V-6 on the public pages: checking a code and asking for one do the same work
+  and run the same statements whether or not the reference exists, waits for
+  verification or has a live code (the digest is always computed and compared,
+  an attempt is always counted and recorded); the decision to send a code is
+  taken in the ``dsr.notice`` job, out of the request path.
+* :func:`release_flagged`: staff send the link for a request held as one of
+  too many submissions, when it comes from the person after all.
 * Links and codes go only to the channel on file (:mod:`tutela.dsr.notices`);
   verifying an erasure or a contact-data rectification queues a notice to that
   channel as well (:func:`tutela.dsr.workflow.mark_verified`).
@@ -19,26 +26,30 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import secrets
-from typing import Final
+from dataclasses import dataclass
+from typing import ClassVar, Final, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
-from tutela.audit import emit
+from tutela.audit import DomainEvent, emit
 from tutela.clock import Clock
 from tutela.crypto import MasterKey, blind_index, random_token, token_digest
 from tutela.dsr.approvals import Lowering, lower_assurance
-from tutela.dsr.events import VerificationFailed
+from tutela.dsr.events import RequestNoted, VerificationFailed
+from tutela.dsr.intake import FLAG_REPEATED
 from tutela.dsr.models import DsrRequest, DsrVerification
-from tutela.dsr.queue import Notice, enqueue_notice
+from tutela.dsr.queue import Notice, enqueue_intake, enqueue_notice
 from tutela.dsr.terms import Method, Status
 from tutela.dsr.workflow import mark_verified
-from tutela.errors import NotFound
+from tutela.errors import Conflict, InvalidInput, NotFound
 
 __all__ = [
     "CODE_ATTEMPTS",
     "CODE_LIFETIME",
     "LINK_LIFETIME",
+    "CodeRefused",
     "Lowering",
     "UnknownVerification",
     "consume_code",
@@ -48,6 +59,7 @@ __all__ = [
     "lower_assurance",
     "may_send_code",
     "peek_link",
+    "release_flagged",
     "request_code",
     "verification_url",
 ]
@@ -59,7 +71,35 @@ CODES_PER_HOUR: Final = 3
 CODES_PER_REQUEST: Final = 10
 """At most this many codes per request in all: 50 guesses of a six-digit code, ever."""
 PUBLIC_ACTOR: Final = "public:dsr-verify"
+MAX_REASON: Final = 2000
+NO_REQUEST: Final = 0
+"""The request id a code request for an unknown reference queues (its job finds nothing)."""
 _CODE_KIND: Final = "dsr_code"
+_MAX_REFERENCE: Final = 40
+_MAX_TOKEN: Final = 200
+_NO_DIGEST: Final = "0" * 64
+"""What a typed code is compared with when no live code matches (the same work)."""
+_VERIFICATIONS = cast(Table, DsrVerification.__table__)
+_COUNT_ATTEMPT = (
+    update(_VERIFICATIONS)
+    .where(_VERIFICATIONS.c.id == bindparam("row_id"))
+    .values(attempts_left=_VERIFICATIONS.c.attempts_left - 1)
+)
+"""One attempt used up; run with ``row_id`` 0 (no row) when there is no live code."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CodeRefused(DomainEvent):
+    """A code was typed in for a reference without a live code (unknown, closed, expired).
+
+    No request is named: finding it would take other work than a wrong code does.
+    """
+
+    action: ClassVar[str] = "dsr.code_refused"
+    method: str = Method.CODE.value
+
+    def target(self) -> str:
+        return "dsr_code:unmatched"
 
 
 class UnknownVerification(NotFound):
@@ -134,20 +174,21 @@ def issue_code(
 
 
 def _link(session: Session, token: str, now: dt.datetime) -> tuple[DsrVerification, DsrRequest]:
-    if not token or len(token) > 200 or not token.isascii():
-        raise UnknownVerification()
-    row = session.scalars(
-        select(DsrVerification)
+    """The link row and its request, found with one statement whatever the token is."""
+    shaped = bool(token) and len(token) <= _MAX_TOKEN and token.isascii()
+    found = session.execute(
+        select(DsrVerification, DsrRequest)
+        .join(DsrRequest, DsrRequest.id == DsrVerification.request_id)
         .where(
-            DsrVerification.token_digest == token_digest(token),
+            DsrVerification.token_digest == token_digest(token if shaped else ""),
             DsrVerification.method == Method.LINK.value,
         )
-        .with_for_update()
+        .with_for_update(of=DsrVerification)
     ).one_or_none()
-    if row is None or row.used_at is not None or row.expires_at <= now:
+    if not shaped or found is None:
         raise UnknownVerification()
-    request = session.get(DsrRequest, row.request_id)
-    if request is None or not _waiting(request):
+    row, request = found[0], found[1]
+    if row.used_at is not None or row.expires_at <= now or not _waiting(request):
         raise UnknownVerification()
     return row, request
 
@@ -176,11 +217,27 @@ def consume_link(
     return request
 
 
-def _request_for(session: Session, reference: str) -> DsrRequest | None:
-    if not reference or len(reference) > 40:
-        return None
+def _reference(reference: str) -> str:
+    """A typed reference in the stored form (trimmed, upper case, at most 40 characters)."""
+    return (reference or "").strip().upper()[:_MAX_REFERENCE]
+
+
+def _live_code(session: Session, reference: str, now: dt.datetime) -> DsrVerification | None:
+    """The newest usable code of the waiting request ``reference``: one statement, always."""
     return session.scalars(
-        select(DsrRequest).where(DsrRequest.reference == reference.strip().upper())
+        select(DsrVerification)
+        .join(DsrRequest, DsrRequest.id == DsrVerification.request_id)
+        .where(
+            DsrRequest.reference == reference,
+            DsrRequest.status == Status.AWAITING_VERIFICATION.value,
+            DsrVerification.method == Method.CODE.value,
+            DsrVerification.used_at.is_(None),
+            DsrVerification.attempts_left > 0,
+            DsrVerification.expires_at > now,
+        )
+        .order_by(DsrVerification.id.desc())
+        .limit(1)
+        .with_for_update(of=DsrVerification)
     ).one_or_none()
 
 
@@ -195,44 +252,33 @@ def consume_code(
 ) -> DsrRequest | None:
     """Check a code typed in with the request's reference; the request, now ``verified``.
 
-    A wrong code uses up one of the 5 attempts and returns ``None``: the attempt is
-    recorded in the session, so commit as usual and answer as for
-    :class:`UnknownVerification`, which is raised when there is no code to try
-    (unknown reference, no request waiting, no live code, attempts used up).
+    Anything else returns ``None`` after the same work (V-6): a wrong code uses up
+    one of the 5 attempts of the live code and records ``dsr.verification_failed``;
+    an unknown reference, a request not waiting, no live code or attempts used up
+    record ``dsr.code_refused``. Either way the caller commits and shows one answer.
     """
-    request = _request_for(session, reference)
-    if request is None or not _waiting(request):
-        raise UnknownVerification()
     now = clock.now()
-    row = session.scalars(
-        select(DsrVerification)
-        .where(
-            DsrVerification.request_id == request.id,
-            DsrVerification.method == Method.CODE.value,
-            DsrVerification.used_at.is_(None),
-            DsrVerification.attempts_left > 0,
-            DsrVerification.expires_at > now,
-        )
-        .order_by(DsrVerification.id.desc())
-        .limit(1)
-        .with_for_update()
-    ).one_or_none()
-    if row is None:
-        raise UnknownVerification()
-    row.attempts_left -= 1
+    wanted = _reference(reference)
     typed = "".join((code or "").split())[:32]
-    expected = row.token_digest.encode("ascii")
-    if not typed.isdigit() or not hmac.compare_digest(
-        _code_digest(master, request.reference, typed).encode("ascii"), expected
-    ):
+    digest = _code_digest(master, wanted, typed).encode("ascii")
+    row = _live_code(session, wanted, now)
+    expected = (_NO_DIGEST if row is None else row.token_digest).encode("ascii")
+    matches = hmac.compare_digest(digest, expected) and typed.isdigit()
+    session.execute(_COUNT_ATTEMPT, {"row_id": NO_REQUEST if row is None else row.id})
+    if row is None:
+        emit(session, CodeRefused(), actor=actor, clock=clock)
+        return None
+    set_committed_value(row, "attempts_left", row.attempts_left - 1)
+    if not matches:
         event = VerificationFailed(
-            request_id=request.id,
+            request_id=row.request_id,
             verification_id=row.id,
             method=Method.CODE.value,
             attempts_left=row.attempts_left,
         )
         emit(session, event, actor=actor, clock=clock)
         return None
+    request = session.get_one(DsrRequest, row.request_id)
     row.used_at = now
     mark_verified(
         session,
@@ -246,15 +292,57 @@ def consume_code(
 
 
 def request_code(session: Session, *, reference: str, clock: Clock) -> None:
-    """Queue a new code to the channel on file; silently nothing when none may be sent.
+    """Queue the ``dsr.notice`` job for a new code; the job decides whether one may go out.
 
-    The caller answers every call alike: whether the reference exists, waits for
-    verification or has asked too often in the last hour is never revealed.
+    The same two statements run for every reference (a lookup, the job), so
+    neither the answer nor its timing tells whether the reference exists, waits
+    for verification or asked too often (:func:`may_send_code`, checked by the job).
     """
-    request = _request_for(session, reference)
-    if request is None or not may_send_code(session, request=request, clock=clock):
-        return
-    enqueue_notice(session, request_id=request.id, notice=Notice.CODE, clock=clock)
+    found = session.scalars(
+        select(DsrRequest.id).where(DsrRequest.reference == _reference(reference))
+    ).one_or_none()
+    request_id = NO_REQUEST if found is None else found
+    enqueue_notice(session, request_id=request_id, notice=Notice.CODE, clock=clock)
+
+
+def release_flagged(
+    session: Session,
+    *,
+    request: DsrRequest,
+    staff_id: int,
+    actor: str,
+    reason: str,
+    clock: Clock,
+) -> None:
+    """Send the link after all for a request held as one of too many submissions.
+
+    Staff decide, with a ``reason`` for the audit trail, that the flagged request
+    comes from the person: the flag is cleared and the request goes back through
+    intake, which mails the one-time link to the channel on file (or the "no data"
+    answer, or holds it when there is no channel). :class:`Conflict` when the
+    request is not a flagged one waiting for verification.
+    """
+    text = (reason or "").strip()
+    if not text or len(text) > MAX_REASON:
+        raise InvalidInput(
+            f"reason: say in at most {MAX_REASON} characters why this request comes from "
+            "the person (it lands in the audit trail; keep personal data out of it).",
+            field="reason",
+        )
+    waiting = (Status.RECEIVED.value, Status.AWAITING_VERIFICATION.value)
+    if request.flag != FLAG_REPEATED or request.status not in waiting:
+        raise Conflict(
+            f"request {request.reference}: it is {request.status} and not held as a repeated "
+            "submission, so there is no held link to send.",
+            reference=request.reference,
+            status=request.status,
+        )
+    request.flag = None
+    if request.status == Status.AWAITING_VERIFICATION.value:
+        request.status = Status.RECEIVED.value  # intake again: it sends the link
+        enqueue_intake(session, request_id=request.id, clock=clock)
+    event = RequestNoted(request_id=request.id, staff_id=staff_id, topic="release_flagged")
+    emit(session, event, actor=actor, clock=clock, reason=text)
 
 
 def may_send_code(session: Session, *, request: DsrRequest, clock: Clock) -> bool:

@@ -13,7 +13,14 @@ from tutela.jobs.queue import (
     purge_finished,
     requeue,
 )
-from tutela.jobs.registry import Handler, JobContext, JobRegistry, UnknownJobKind, registry
+from tutela.jobs.registry import (
+    Handler,
+    JobContext,
+    JobRegistry,
+    Postpone,
+    UnknownJobKind,
+    registry,
+)
 from tutela.jobs.worker import Worker, WorkerThread, run_one, start_in_thread
 
 __all__ = [
@@ -22,6 +29,7 @@ __all__ = [
     "JobContext",
     "JobRegistry",
     "JobStatus",
+    "Postpone",
     "UnknownJobKind",
     "Worker",
     "WorkerThread",

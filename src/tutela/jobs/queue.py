@@ -10,13 +10,14 @@ import datetime as dt
 import json
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Update, and_, delete, insert, or_, select, update
+from sqlalchemy import CursorResult, Update, and_, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tutela.clock import Clock
 from tutela.errors import Conflict, InvalidInput, NotFound
+from tutela.jobs.doorbell import ring_on_commit
 from tutela.jobs.models import KEY_LENGTH, KIND_LENGTH, WORKER_LENGTH, Job, JobStatus
 
 MAX_BACKOFF = dt.timedelta(hours=1)
@@ -54,15 +55,16 @@ def enqueue(
         "run_after": run_after or now,
         "created_at": now,
     }
+    ring_on_commit(session)
     if idempotency_key is None:
         job = Job(**values)
         session.add(job)
         session.flush()
         return job
+    added = _insert_unless_key_exists(session, values)
+    if added is not None:
+        return added
     existing = _by_key(session, idempotency_key)
-    if existing is None:
-        _insert_unless_key_exists(session, values)
-        existing = _by_key(session, idempotency_key)
     if existing is None:  # pragma: no cover - the insert or a rival's row is visible
         raise Conflict(f"The job with idempotency key {idempotency_key!r} vanished; retry.")
     if existing.kind != kind:
@@ -93,79 +95,98 @@ def _by_key(session: Session, key: str) -> Job | None:
     return session.scalars(select(Job).where(Job.idempotency_key == key)).one_or_none()
 
 
-def _insert_unless_key_exists(session: Session, values: dict[str, Any]) -> None:
-    """Insert, or do nothing when a job with the same key exists or is being added.
+def _insert_unless_key_exists(session: Session, values: dict[str, Any]) -> Job | None:
+    """Insert and return the job, or ``None`` when one with the same key exists or is being added.
 
-    PostgreSQL and SQLite use ``ON CONFLICT DO NOTHING``, which waits for a rival
-    insert and keeps the caller's transaction usable. Other databases fall back
-    to a savepoint around a plain insert.
+    PostgreSQL and SQLite use ``ON CONFLICT DO NOTHING … RETURNING``, which waits for a
+    rival insert and keeps the caller's transaction usable. Other databases fall
+    back to a savepoint around a plain insert.
     """
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(
-            postgresql.insert(Job)
+    if dialect in ("postgresql", "sqlite"):
+        module = postgresql if dialect == "postgresql" else sqlite
+        statement = (
+            module.insert(Job)
             .values(values)
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(Job)
         )
-    elif dialect == "sqlite":
-        session.execute(
-            sqlite.insert(Job)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        )
-    else:
-        try:
-            with session.begin_nested():
-                session.execute(insert(Job).values(values))
-        except IntegrityError:
-            pass
+        return session.scalars(statement).one_or_none()
+    try:
+        with session.begin_nested():
+            job = Job(**values)
+            session.add(job)
+            session.flush()
+            return job
+    except IntegrityError:
+        return None
 
 
 def claim(session: Session, *, worker_id: str, clock: Clock, lease: dt.timedelta) -> Job | None:
     """Take the oldest due job (or one whose lease expired) and mark it running.
 
-    On PostgreSQL the candidate row is locked with ``SKIP LOCKED``, so workers
-    never wait for each other; SQLite ignores the clause and relies on the
-    compare-and-set update.
+    One ``UPDATE … WHERE id = (SELECT … LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING``:
+    on PostgreSQL workers never wait for each other; SQLite ignores the lock clause
+    and runs one writer at a time. When nothing is due, jobs whose last attempt's
+    lease ran out are marked dead (:func:`bury_abandoned`).
     """
     if not worker_id or len(worker_id) > WORKER_LENGTH:
         raise InvalidInput(f"worker_id must be 1 to {WORKER_LENGTH} characters.")
     now = clock.now()
     due = or_(
         and_(Job.status.in_(DUE_STATUSES), Job.run_after <= now),
-        and_(Job.status == JobStatus.RUNNING.value, Job.locked_until < now),
+        and_(
+            Job.status == JobStatus.RUNNING.value,
+            Job.locked_until < now,
+            Job.attempts < Job.max_attempts,
+        ),
     )
-    candidates = (
-        select(Job.id, Job.status, Job.attempts, Job.max_attempts)
+    candidate = (
+        select(Job.id)
         .where(due)
         .order_by(Job.run_after, Job.id)
         .limit(1)
         .with_for_update(skip_locked=True)
+        .scalar_subquery()
     )
-    while (row := session.execute(candidates).one_or_none()) is not None:
-        guard = _guarded(row.id, status=row.status, attempts=row.attempts)
-        if row.status == JobStatus.RUNNING.value and row.attempts >= row.max_attempts:
-            _apply(
-                session,
-                guard.values(
-                    status=JobStatus.DEAD.value,
-                    finished_at=now,
-                    locked_by=None,
-                    locked_until=None,
-                    last_error="The worker running the last attempt stopped before it "
-                    "finished (its lease expired).",
-                ),
-            )
-            continue
-        claimed = guard.values(
+    statement = (
+        update(Job)
+        .where(Job.id == candidate)
+        .values(
             status=JobStatus.RUNNING.value,
-            attempts=row.attempts + 1,
+            attempts=Job.attempts + 1,
             locked_by=worker_id,
             locked_until=now + lease,
         )
-        if _apply(session, claimed):
-            return session.get(Job, row.id, populate_existing=True)
-    return None
+        .returning(Job)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    job = session.scalars(statement).one_or_none()
+    if job is None:
+        bury_abandoned(session, clock=clock)
+    return job
+
+
+def bury_abandoned(session: Session, *, clock: Clock) -> int:
+    """Mark dead the running jobs whose last attempt's lease expired; return how many."""
+    statement = (
+        update(Job)
+        .where(
+            Job.status == JobStatus.RUNNING.value,
+            Job.locked_until < clock.now(),
+            Job.attempts >= Job.max_attempts,
+        )
+        .values(
+            status=JobStatus.DEAD.value,
+            finished_at=clock.now(),
+            locked_by=None,
+            locked_until=None,
+            last_error="The worker running the last attempt stopped before it finished (its "
+            "lease expired).",
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return cast(CursorResult[Any], session.execute(statement)).rowcount
 
 
 def _guarded(job_id: int, *, status: str, attempts: int) -> Update:
@@ -205,6 +226,22 @@ def complete(session: Session, *, job_id: int, worker_id: str, attempt: int, clo
     """Mark the attempt done; ``False`` if the worker no longer holds the job."""
     statement = _held(job_id, worker_id=worker_id, attempt=attempt).values(
         status=JobStatus.DONE.value, finished_at=clock.now(), locked_by=None, locked_until=None
+    )
+    return _apply(session, statement)
+
+
+def postpone(
+    session: Session, *, job_id: int, worker_id: str, attempt: int, until: dt.datetime
+) -> bool:
+    """Put the job back, due at ``until``; the attempt does not count. ``False`` if not held."""
+    if until.tzinfo is None:
+        raise InvalidInput("until must be timezone-aware; take it from the clock.")
+    statement = _held(job_id, worker_id=worker_id, attempt=attempt).values(
+        status=JobStatus.QUEUED.value,
+        attempts=attempt - 1,
+        run_after=until,
+        locked_by=None,
+        locked_until=None,
     )
     return _apply(session, statement)
 

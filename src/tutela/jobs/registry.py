@@ -14,6 +14,7 @@ the "done" mark commit together, or neither does. It may run more than once
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,18 @@ class JobContext:
 
 
 Handler = Callable[[Session, dict[str, Any], JobContext], None]
+
+
+class Postpone(Exception):
+    """Raised by a handler: not yet — roll this run back and run the job again at ``until``.
+
+    The attempt does not count against ``max_attempts``.
+    """
+
+    def __init__(self, until: dt.datetime, why: str) -> None:
+        super().__init__(why)
+        self.until = until
+        self.why = why
 
 
 class UnknownJobKind(LookupError):

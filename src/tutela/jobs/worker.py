@@ -17,11 +17,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tutela.clock import Clock
-from tutela.jobs.queue import claim, complete, fail, lock_held
-from tutela.jobs.registry import JobContext, JobRegistry
+from tutela.jobs.doorbell import BELL, listen_if_possible
+from tutela.jobs.queue import claim, complete, fail, lock_held, postpone
+from tutela.jobs.registry import JobContext, JobRegistry, Postpone
 from tutela.storage.engine import transaction
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,17 @@ def run_one(
             _run_handler(session, claimed, registry=registry, context=context)
     except LeaseLost:
         log.warning("job %s: lease lost to another worker; work rolled back", claimed.job_id)
+        return True
+    except Postpone as later:
+        log.info("job %s: postponed to %s: %s", claimed.job_id, later.until, later.why)
+        with transaction(session_factory) as session:
+            postpone(
+                session,
+                job_id=claimed.job_id,
+                worker_id=worker_id,
+                attempt=claimed.attempt,
+                until=later.until,
+            )
         return True
     except Exception as exc:
         log.exception("job %s attempt %s failed", claimed.job_id, claimed.attempt)
@@ -160,18 +173,25 @@ class Worker:
         return count
 
     def run_forever(self, stop: threading.Event, poll_interval: float = 1.0) -> None:
-        """Run jobs until ``stop`` is set, polling every ``poll_interval`` seconds when idle.
+        """Run jobs until ``stop`` is set; idle, wait for the doorbell or ``poll_interval``.
 
-        A database outage is logged and waited out instead of ending the loop.
+        A job committed in this process (or, on PostgreSQL, in any process) wakes
+        the worker at once; the poll catches jobs that become due later. A
+        database outage is logged and waited out instead of ending the loop.
         """
+        bind = self.session_factory.kw.get("bind")
+        if isinstance(bind, Engine):
+            listen_if_possible(bind, stop)
         while not stop.is_set():
+            mark = BELL.mark()
             try:
                 busy = self.run_one()
             except Exception:
                 log.exception("worker %s: could not run jobs; retrying", self.worker_id)
-                busy = False
-            if not busy:
                 stop.wait(poll_interval)
+                continue
+            if not busy:
+                BELL.wait(mark, poll_interval)
 
     def start_in_thread(
         self, stop: threading.Event, poll_interval: float = 1.0
@@ -197,6 +217,7 @@ class WorkerThread:
 
     def stop(self, timeout: float | None = 10.0) -> None:
         self.stop_event.set()
+        BELL.ring()
         self.thread.join(timeout)
 
 

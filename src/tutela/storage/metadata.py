@@ -18,6 +18,7 @@ MODEL_MODULES = (
     "tutela.consent.models",
     "tutela.dsr.models",
     "tutela.dsr.package_models",
+    "tutela.dsr.assertion_models",
 )
 
 for _name in MODEL_MODULES:

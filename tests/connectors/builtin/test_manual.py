@@ -5,7 +5,13 @@ import datetime as dt
 import pytest
 
 from tutela.connectors import Action, Connector, IdentitySet, Operation, Status
-from tutela.connectors.builtin.manual import ManualConnector, create_manual
+from tutela.connectors.builtin.manual import (
+    MAX_EVIDENCE,
+    ManualConnector,
+    check_evidence,
+    confirmed_report,
+    create_manual,
+)
 from tutela.errors import InvalidInput
 
 PERSON = IdentitySet.of(email="anna@example.com", customer_id="42")
@@ -54,3 +60,24 @@ def test_confirmation_with_evidence_is_done() -> None:
         archive.confirm(Operation.ERASE, evidence="done", confirmed_by="staff:3")
     with pytest.raises(InvalidInput, match="confirmed_by"):
         archive.confirm(Operation.ERASE, evidence="Folder shredded today.", confirmed_by=" ")
+
+
+def test_evidence_is_limited_and_the_report_can_be_built_without_the_store() -> None:
+    assert check_evidence("  Folder 2019/112 shredded.  ") == "Folder 2019/112 shredded."
+    with pytest.raises(InvalidInput, match="too long") as caught:
+        check_evidence("x" * (MAX_EVIDENCE + 1))
+    assert caught.value.extra["field"] == "evidence"
+    assert check_evidence("x" * MAX_EVIDENCE) == "x" * MAX_EVIDENCE
+    done = confirmed_report(
+        "archive",
+        Operation.RESTRICT,
+        table="the paper archive",
+        evidence="Folder 2019/112 marked as restricted.",
+        confirmed_by="staff:3",
+    )
+    assert done.status is Status.DONE
+    assert done.operation is Operation.RESTRICT
+    assert done.outcomes[0].table == "the paper archive"
+    assert done == ManualConnector(name="archive", system="the paper archive").confirm(
+        Operation.RESTRICT, evidence="Folder 2019/112 marked as restricted.", confirmed_by="staff:3"
+    )

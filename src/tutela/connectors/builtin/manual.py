@@ -4,7 +4,9 @@ For stores Tutela cannot reach (a paper archive, a tool without an API) every
 operation returns a ``partial`` report whose ``task`` says what staff must do.
 When staff have done it, :meth:`ManualConnector.confirm` turns their evidence into
 a ``done`` report. The connector keeps no state: the request workflow stores the
-open task and calls ``confirm`` later.
+open task (:mod:`tutela.dsr.tasks`) and builds the same report with
+:func:`confirmed_report` when staff confirm it, even if the store has been
+removed from the stores file since.
 """
 
 from __future__ import annotations
@@ -20,9 +22,18 @@ from tutela.connectors.identities import IdentitySet
 from tutela.connectors.report import Action, Operation, Outcome, StoreReport
 from tutela.errors import ConfigurationError, InvalidInput
 
-__all__ = ["ManualConfig", "ManualConnector", "create_manual"]
+__all__ = [
+    "MAX_EVIDENCE",
+    "MIN_EVIDENCE",
+    "ManualConfig",
+    "ManualConnector",
+    "check_evidence",
+    "confirmed_report",
+    "create_manual",
+]
 
-_MIN_EVIDENCE = 10
+MIN_EVIDENCE = 10
+MAX_EVIDENCE = 2000
 _DEFAULTS = {
     Operation.ACCESS: "export every record held about the person from {system} and attach "
     "the export to the request",
@@ -103,21 +114,48 @@ class ManualConnector:
 
     def confirm(self, operation: Operation, *, evidence: str, confirmed_by: str) -> StoreReport:
         """The ``done`` report once staff confirm what they did, in their own words."""
-        text = evidence.strip()
-        if len(text) < _MIN_EVIDENCE:
-            raise InvalidInput(
-                f"The evidence is too short; describe in at least {_MIN_EVIDENCE} characters "
-                "what was done (for example which records were erased and where).",
-                field="evidence",
-            )
-        if not confirmed_by.strip():
-            raise InvalidInput("Say who confirms the task (confirmed_by).", field="confirmed_by")
-        outcome = Outcome(
+        return confirmed_report(
+            self._name,
+            operation,
             table=self._system,
-            action=Action.TASK,
-            reason=f"confirmed by {confirmed_by.strip()}",
+            evidence=evidence,
+            confirmed_by=confirmed_by,
         )
-        return StoreReport.build(self._name, operation, [outcome], evidence=text)
+
+
+def check_evidence(evidence: str) -> str:
+    """The evidence text, trimmed; :class:`InvalidInput` (field ``evidence``) if unusable."""
+    text = (evidence or "").strip()
+    if len(text) < MIN_EVIDENCE:
+        raise InvalidInput(
+            f"evidence: the evidence is too short; describe in at least {MIN_EVIDENCE} "
+            "characters what was done (for example which records were erased and where).",
+            field="evidence",
+        )
+    if len(text) > MAX_EVIDENCE:
+        raise InvalidInput(
+            f"evidence: the evidence is too long (at most {MAX_EVIDENCE} characters); "
+            "summarise what was done and point to where the details are kept (a ticket or "
+            "file number).",
+            field="evidence",
+        )
+    return text
+
+
+def confirmed_report(
+    store: str, operation: Operation, *, table: str, evidence: str, confirmed_by: str
+) -> StoreReport:
+    """The ``done`` report of a manual store whose task staff confirmed with ``evidence``."""
+    text = check_evidence(evidence)
+    if not confirmed_by.strip():
+        raise InvalidInput(
+            "confirmed_by: say who confirms the task (for example staff:3).",
+            field="confirmed_by",
+        )
+    outcome = Outcome(
+        table=table, action=Action.TASK, reason=f"confirmed by {confirmed_by.strip()}"
+    )
+    return StoreReport.build(store, operation, [outcome], evidence=text)
 
 
 class ManualConfig(BaseModel):

@@ -32,7 +32,7 @@ from tutela.connectors.builtin.sql_erase import (
 from tutela.connectors.builtin.sql_schema import BoundSchema, bind_schema
 from tutela.connectors.builtin.sql_walk import Walk, pack, release_shared, where_clause
 from tutela.connectors.dataset import Dataset
-from tutela.connectors.denylist import RowRedactor
+from tutela.connectors.denylist import RowRedactor, verdicts_for
 from tutela.connectors.identities import IdentitySet
 from tutela.connectors.report import Action, Operation, Outcome, StoreReport
 from tutela.connectors.strategy import ErasureKey
@@ -43,6 +43,8 @@ from tutela.storage.engine import READ_ONLY
 
 __all__ = ["SqlConnector"]
 
+_VERDICTS = "tutela.denylist.verdicts"
+"""Where a table's deny-list verdicts per column list are kept (``Table.info``)."""
 _CONNECTION_ERRORS = (
     sa_exc.OperationalError,
     sa_exc.InterfaceError,
@@ -197,7 +199,11 @@ class SqlConnector:
                 redactor = redactors.get(table)
                 if redactor is None:
                     bound = state.schema.tables[table]
-                    redactor = RowRedactor(table, row.keys(), bound.spec, log)
+                    plans = bound.table.info.setdefault(_VERDICTS, {})
+                    columns = tuple(row.keys())
+                    if columns not in plans:
+                        plans[columns] = verdicts_for(columns, bound.spec)
+                    redactor = RowRedactor(table, columns, bound.spec, log, verdicts=plans[columns])
                     redactors[table] = redactor
                 yield Record(table, redactor(row))
         except _CONNECTION_ERRORS as error:

@@ -20,11 +20,11 @@ from sqlalchemy.engine import Connection
 from tutela.connectors.builtin.sql_schema import BoundSchema, BoundTable, date_value, year_of
 from tutela.connectors.builtin.sql_walk import ConditionKey, pack, where_clause
 from tutela.connectors.dataset import FieldSpec
-from tutela.connectors.hold import Hold, hold_until
+from tutela.connectors.hold import Hold, hold_until, record_year, year_start
 from tutela.connectors.report import Action, Outcome
 from tutela.connectors.strategy import ErasureKey, Strategy, already_erased, refusal
 
-__all__ = ["Erasure", "FieldPlan", "TablePlan", "coverage", "plan_store"]
+__all__ = ["Erasure", "FieldPlan", "TablePlan", "coverage", "plan_store", "year_bound"]
 
 _DONE_BY = {
     Strategy.NULL: Action.NULLED,
@@ -211,7 +211,7 @@ class Erasure:
             free = base
             if plan.hold is not None:
                 date = bound.column(plan.hold.date_column)
-                oldest = date_value(date, plan.hold.oldest_held(self.today))
+                oldest = year_bound(date, plan.hold.oldest_held(self.today).year)
                 free = sa.and_(base, date < oldest)
                 self._held(plan, sa.and_(base, date >= oldest), plan.hold)
                 self._undated(plan, sa.and_(base, date.is_(None)), plan.hold)
@@ -300,19 +300,21 @@ class Erasure:
         low, high = self.conn.execute(
             sa.select(sa.func.min(date), sa.func.max(date)).where(where)
         ).one()
-        first, last = year_of(low), year_of(high)
+        first, last = _year_of(low), _year_of(high)
         if first is None or last is None:
             return
         kept = tuple(f.column for f in plan.fields if f.held)
         total = 0
-        for year in range(first, last + 1):
-            start, end = _year_bounds(year)
-            in_year = sa.and_(where, date >= date_value(date, start), date < date_value(date, end))
+        # a text timestamp of 31 December counts to the next year (see year_bound)
+        for year in range(first, min(last + 1, dt.date.max.year) + 1):
+            in_year = sa.and_(where, date >= year_bound(date, year))
+            if year < dt.date.max.year:
+                in_year = sa.and_(in_year, date < year_bound(date, year + 1))
             rows = self._count(bound, in_year)
             if not rows:
                 continue
             total += rows
-            until = hold_until(start, hold.years)
+            until = hold_until(dt.date(year, 1, 1), hold.years)
             self._note(bound.name, Action.HELD, kept, rows, until=until, rule=hold.rule)
             if plan.restriction is not None:
                 self.step = f"restricting held rows of {bound.name}"
@@ -340,9 +342,27 @@ class Erasure:
             )
 
 
-def _year_bounds(year: int) -> tuple[dt.date, dt.date]:
-    end = dt.date.max if year >= dt.date.max.year else dt.date(year + 1, 1, 1)
-    return dt.date(year, 1, 1), end
+def year_bound(column: sa.Column[Any], year: int) -> Any:
+    """Where ``year`` of the controller's calendar begins, in the column's own type.
+
+    A record belongs to ``year`` or later exactly when its value is ``>=`` the bound.
+    Timestamps: the instant 1 January begins in German time (UTC for a column
+    without a zone, whose values are read as UTC); dates: 1 January as it is. Text
+    cannot be compared across zones in SQL, so a text timestamp written on
+    31 December counts to the next year (kept up to a year longer, never shorter);
+    a bare text date ``YYYY-12-31`` stays in its year.
+    """
+    kind = column.type
+    if isinstance(kind, sa.DateTime):
+        moment = year_start(year)
+        return moment if kind.timezone else moment.replace(tzinfo=None)
+    if isinstance(kind, sa.Date):
+        return dt.date(max(year, 1), 1, 1)
+    return f"{year - 1:04d}-12-31 " if year > 1 else ""
+
+
+def _year_of(value: Any) -> int | None:
+    return record_year(value) if isinstance(value, dt.date) else year_of(value)
 
 
 def _after(columns: list[sa.Column[Any]], last: tuple[Any, ...]) -> sa.ColumnElement[bool]:

@@ -9,7 +9,7 @@ cursor, so memory holds only the link values still to follow — not the rows.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -23,6 +23,7 @@ __all__ = ["ConditionKey", "Walk", "pack", "where_clause"]
 
 ConditionKey = tuple[str, bool]
 """A column and whether it is compared case-insensitively."""
+_CACHE = "tutela.walk.statements"
 
 
 def pack(
@@ -42,6 +43,36 @@ def pack(
     if current:
         groups.append(current)
     return groups
+
+
+def selection(
+    bound: BoundTable, columns: Sequence[sa.Column[Any]], keys: tuple[ConditionKey, ...]
+) -> sa.Select[Any]:
+    """``SELECT columns WHERE key_1 IN :v0 OR …``, built once per table, columns and keys.
+
+    The values go in as expanding parameters ``v0``, ``v1`` … in the order of ``keys``;
+    the statement is kept in the table's ``info`` so later walks skip building it.
+    """
+    cache: dict[tuple[Any, ...], sa.Select[Any]] = bound.table.info.setdefault(_CACHE, {})
+    wanted = (tuple(column.name for column in columns), keys)
+    statement = cache.get(wanted)
+    if statement is None:
+        parts: list[sa.ColumnElement[bool]] = []
+        for position, (column, casefold) in enumerate(keys):
+            target: sa.ColumnElement[Any] = bound.column(column)
+            if casefold:
+                target = sa.func.lower(target)
+            parts.append(target.in_(sa.bindparam(f"v{position}", expanding=True)))
+        statement = sa.select(*columns).where(sa.or_(*parts))
+        cache[wanted] = statement
+    return statement
+
+
+def values_of(
+    keys: tuple[ConditionKey, ...], group: Mapping[ConditionKey, list[Any]]
+) -> dict[str, list[Any]]:
+    """The parameters of :func:`selection` for one group of values."""
+    return {f"v{position}": list(group[key]) for position, key in enumerate(keys)}
 
 
 def where_clause(
@@ -127,8 +158,9 @@ class Walk:
                 continue
             columns = [bound.column(key) for key in keys]
             group = {key: list(values) for key, values in pending.items()}
-            statement = sa.select(*columns).where(where_clause(bound, group)).limit(2)
-            if len(self.conn.execute(statement).all()) > 1:
+            order = tuple(group)
+            statement = selection(bound, columns, order).limit(2)
+            if len(self.conn.execute(statement, values_of(order, group)).all()) > 1:
                 raise StoreError(
                     f"The identities given match more than one record of table {name!r}; "
                     "they do not name one person. Staff must decide which record the "
@@ -170,19 +202,21 @@ class Walk:
         for _ in self.rows():
             pass
 
-    def _fetch(self, statement: sa.Select[Any]) -> Generator[sa.Row[Any], None, None]:
+    def _fetch(
+        self, statement: sa.Select[Any], values: dict[str, list[Any]]
+    ) -> Generator[sa.Row[Any], None, None]:
         """Rows of ``statement``: one round trip when they fit in a batch, else streamed.
 
         A first query asks for one row more than a batch; most people have few rows
         per table, so that is all. If it comes back full, the query runs again through
         a streaming (server-side) cursor, so memory never holds more than a batch.
         """
-        probe = self.conn.execute(statement.limit(self.batch + 1)).all()
+        probe = self.conn.execute(statement.limit(self.batch + 1), values).all()
         if len(probe) <= self.batch:
             yield from probe
             return
         del probe
-        result = self.conn.execute(statement.execution_options(yield_per=self.batch))
+        result = self.conn.execute(statement.execution_options(yield_per=self.batch), values)
         try:
             yield from result
         finally:
@@ -197,7 +231,8 @@ class Walk:
         seen = self._seen.setdefault(name, set()) if dedup else None
         columns = self._columns(bound)
         for group in pack(new, self.chunk):
-            rows = self._fetch(sa.select(*columns).where(where_clause(bound, group)))
+            order = tuple(group)
+            rows = self._fetch(selection(bound, columns, order), values_of(order, group))
             try:
                 for row in rows:
                     mapping = cast("Mapping[str, Any]", row._mapping)

@@ -4,13 +4,15 @@
 (:func:`tutela.dsr.due`), marking near-due and overdue ones in words.
 ``/admin/requests/{reference}`` shows the request's status, deadlines, the last
 run per store (``store_results``), why the last attempt failed (``last_error``),
-pending approvals and the timeline (the audit trail's entries on ``dsr:<id>``).
+pending approvals, the manual tasks that wait for staff (:mod:`tutela.dsr.tasks`)
+and the timeline (the audit trail's entries on ``dsr:<id>``).
 
 The identity and what the person wrote are sealed; they open only after staff
 chose a reason from the fixed list (:mod:`tutela.staff.access`). The opening is
 written to the trail (``dsr.details_opened``) and answered with a short-lived
 grant signed for this staff session and this request, as on the consent pages.
-The actions live in :mod:`tutela.web.admin.requests_actions`.
+Once an erasure is answered they are shredded: the page says so and offers no
+opening. The actions live in :mod:`tutela.web.admin.requests_actions`.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ from tutela.dsr import (
 )
 from tutela.dsr.events import RequestDetailsOpened
 from tutela.dsr.fulfilment import handler_for
+from tutela.dsr.progress import ANSWER_TO
+from tutela.dsr.tasks import tasks_of
 from tutela.dsr.workflow import NEAR_DUE_DAYS
 from tutela.errors import InvalidInput
 from tutela.i18n import gettext
@@ -59,6 +63,7 @@ FormText = Annotated[str, Form()]
 GRANT_COOKIE: Final = "tutela_request_grant"
 GRANT_LIFETIME: Final = dt.timedelta(minutes=10)
 OUTCOMES: Final = ("fulfilled", "partially_fulfilled", "no_data")
+ACCESS_TYPES: Final = ("access", "portability", "know")
 STAFF_CHANNELS: Final = ("email", "letter", "fax", "phone")
 MESSAGES: Final = tuple(REASON_LABELS.values())
 """msgids used from Python; the templates hold the rest."""
@@ -98,6 +103,13 @@ def granted(request: Request, staff: StaffContext, reference: str) -> bool:
     return 0 <= age <= GRANT_LIFETIME.total_seconds()
 
 
+def done_redirect(request: Request, reference: str, what: str) -> Response:
+    """Back to the request's page after an action, saying what was done."""
+    lang = request.query_params.get("lang", "")
+    suffix = f"&lang={lang}" if lang in ("de", "en") else ""
+    return RedirectResponse(f"/admin/requests/{reference}?done={what}{suffix}", status_code=303)
+
+
 # --- what the pages show -----------------------------------------------------------------------
 
 
@@ -114,9 +126,29 @@ def _store_results(raw: str | None) -> str | None:
     if not raw:
         return None
     try:
-        return json.dumps(json.loads(raw), indent=2, ensure_ascii=False, sort_keys=True)
+        data = json.loads(raw)
     except ValueError:
         return raw
+    if isinstance(data, dict) and data.get(ANSWER_TO) is not None:
+        data[ANSWER_TO] = "(sealed)"
+    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True)
+
+
+def sealed_gone(found: DsrRequest) -> bool:
+    """Whether the request's sealed identity and details were shredded (after an erasure)."""
+    return found.wrapped_key is None and found.identity_sealed is None
+
+
+def handed_separately(found: DsrRequest) -> list[str]:
+    """Stores an access copy left to staff (a manual store's task), by name."""
+    if found.request_type not in ACCESS_TYPES or not found.store_results:
+        return []
+    try:
+        data = json.loads(found.store_results)
+    except ValueError:
+        return []
+    entries = data if isinstance(data, list) else []
+    return [str(e.get("store")) for e in entries if isinstance(e, dict) and e.get("task")]
 
 
 def _pending(session: Session, request_id: int) -> list[DsrApproval]:
@@ -152,7 +184,8 @@ def request_view(
         entries = timeline(session, request=found)
         pending = _pending(session, found.id)
         identity = details = None
-        if show_details:
+        gone = sealed_gone(found)
+        if show_details and not gone:
             identity = open_identity(found, master=state.master_key())
             details = open_details(found, master=state.master_key())
     today = german_date(state.clock.now())
@@ -165,7 +198,10 @@ def request_view(
         "lower_levels": _lower_levels(found),
         "automatic": handler_for(found.request_type) is not None,
         "outcomes": OUTCOMES,
-        "show_details": show_details,
+        "show_details": show_details and not gone,
+        "sealed_gone": gone,
+        "tasks": tasks_of(found),
+        "handed_separately": handed_separately(found),
         "identity": identity,
         "details": details,
         "reasons": _reasons(page_language(request)),
@@ -235,6 +271,8 @@ def open_request_details(
             raise InvalidInput("note: too long", field="open_note")
         with transaction(state.session_factory) as session:
             found = get_request(session, reference=reference[:40])
+            if sealed_gone(found):  # nothing to open: no entry in the trail
+                raise InvalidInput("the details were shredded", field="sealed_gone")
             event = RequestDetailsOpened(
                 request_id=found.id, staff_id=staff.staff.id, reason=code.value
             )
@@ -243,6 +281,8 @@ def open_request_details(
             reference = found.reference
     except InvalidInput as exc:
         field = str(exc.extra.get("field", "reason"))
+        if field == "sealed_gone":
+            return request_view(request, staff, reference[:40], error=field, status=409)
         error = "open_note" if field == "open_note" else "open_reason"
         return request_view(request, staff, reference[:40], error=error, form=form, status=422)
     lang = request.query_params.get("lang", "")

@@ -1,12 +1,16 @@
 """What staff do with a request: deny, extend, start or complete by hand, lower the required
-assurance, add a note, and enter a request that came by email, letter, fax or phone.
+assurance, add a note, and close a manual task (confirmed with evidence, or not done with
+the reason). Entering a request that came by email, letter, fax or phone lives in
+:mod:`tutela.web.admin.requests_entry` (its routes are part of this router).
 
 Every action is a POST with the session's form token and a stated reason (the
 reason lands in the audit trail; staff are told to keep personal data out of
 it). Starting and completing by hand is only for request types without an
 automatic handler (:func:`tutela.dsr.fulfilment.handler_for`). Lowering the
 required assurance needs two different people (V-5): the first asks
-(``handle_requests``), a second approves (``approve_assurance``).
+(``handle_requests``), a second approves (``approve_assurance``). Closing a manual
+task needs ``handle_requests``; the evidence or reason must not name the person
+(it stays in the audit trail, see :mod:`tutela.dsr.tasks`).
 """
 
 from __future__ import annotations
@@ -14,15 +18,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Final
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tutela.audit import emit
-from tutela.calendar import german_date
 from tutela.clock import Clock
 from tutela.dsr import (
     Assurance,
@@ -33,20 +35,20 @@ from tutela.dsr import (
     extend,
     get_request,
     lower_assurance,
-    record_staff_entry,
     start,
 )
 from tutela.dsr.events import RequestNoted
 from tutela.dsr.fulfilment import handler_for
-from tutela.errors import Conflict, InvalidInput, PermissionDenied
+from tutela.dsr.tasks import confirm_task, task_not_done
+from tutela.dsr.verification import release_flagged
+from tutela.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from tutela.staff.roles import Permission
 from tutela.staff.service import staff_actor
 from tutela.storage import transaction
 from tutela.web.admin.auth import StaffContext, current_staff
-from tutela.web.admin.consent import console_page
 from tutela.web.admin.csrf import check_session_token
-from tutela.web.admin.requests import STAFF_CHANNELS, request_view
-from tutela.web.public.requests import CCPA_TYPES, GDPR_TYPES
+from tutela.web.admin.requests import done_redirect, request_view
+from tutela.web.admin.requests_entry import router as entry_router
 from tutela.web.state import app_state
 
 router = APIRouter(prefix="/admin/requests", include_in_schema=False)
@@ -54,11 +56,8 @@ Staff = Annotated[StaffContext, Depends(current_staff)]
 FormText = Annotated[str, Form()]
 
 MAX_REASON: Final = 2000
-BERLIN: Final = ZoneInfo("Europe/Berlin")
-ENTRY_KINDS: Final = ("email", "phone", "customer_id")
-ENTRY_FIELDS: Final = frozenset(
-    {"request_type", "identity", "language", "channel", "received_at", "text", "scope"}
-)
+MAX_STORE: Final = 64
+TASK_FIELDS: Final = {"evidence": "evidence", "reason": "task_reason", "store": "task_store"}
 ACTION_FIELDS: Final = frozenset({"reason", "until", "to", "outcome"})
 Action = Callable[[Session, DsrRequest], None]
 
@@ -74,12 +73,6 @@ def _reason(text: str) -> str:
     if not cleaned or len(cleaned) > MAX_REASON:
         raise ActionError("reason")
     return cleaned
-
-
-def _done(request: Request, reference: str, what: str) -> Response:
-    lang = request.query_params.get("lang", "")
-    suffix = f"&lang={lang}" if lang in ("de", "en") else ""
-    return RedirectResponse(f"/admin/requests/{reference}?done={what}{suffix}", status_code=303)
 
 
 def _note(
@@ -127,7 +120,7 @@ def _run(
         return request_view(
             request, staff, reference, error="deciders", detail=exc.detail, form=form, status=403
         )
-    return _done(request, reference, what)
+    return done_redirect(request, reference, what)
 
 
 # --- the actions on one request ---------------------------------------------------------------
@@ -151,6 +144,28 @@ def deny_request(
         )
 
     return _run(request, staff, reference, csrf_token, {"deny_reason": reason}, "denied", act)
+
+
+@router.post("/{reference}/release")
+def release_request(
+    request: Request, staff: Staff, reference: str, reason: FormText = "", csrf_token: FormText = ""
+) -> Response:
+    """Send the link after all for a request held as one of too many submissions."""
+    staff.require(Permission.HANDLE_REQUESTS)
+    clock = app_state(request).clock
+
+    def act(session: Session, found: DsrRequest) -> None:
+        release_flagged(
+            session,
+            request=found,
+            staff_id=staff.staff.id,
+            actor=staff_actor(staff.staff),
+            reason=_reason(reason),
+            clock=clock,
+        )
+
+    form = {"release_reason": reason}
+    return _run(request, staff, reference, csrf_token, form, "released", act)
 
 
 @router.post("/{reference}/extend")
@@ -274,7 +289,7 @@ def lower_request_assurance(
     form = {"lower_reason": reason, "to": to}
     answer = _run(request, staff, reference, csrf_token, form, "lowering", act)
     if answer.status_code == 303:
-        return _done(request, reference[:40], outcome["what"])
+        return done_redirect(request, reference[:40], outcome["what"])
     return answer
 
 
@@ -292,96 +307,77 @@ def add_note(
     return _run(request, staff, reference, csrf_token, {"note": note}, "noted", act)
 
 
-# --- a request that reached staff -------------------------------------------------------------
+# --- manual tasks -----------------------------------------------------------------------------
 
 
-def _entry_page(
-    request: Request,
-    staff: StaffContext,
-    *,
-    form: dict[str, str] | None = None,
-    error: str | None = None,
-    status: int = 200,
-) -> Response:
-    values = {
-        "gdpr_types": [t.value for t in GDPR_TYPES],
-        "ccpa_types": [t.value for t in CCPA_TYPES],
-        "kinds": ENTRY_KINDS,
-        "channels": STAFF_CHANNELS,
-        "today": german_date(app_state(request).clock.now()).isoformat(),
-        "form": form or {},
-        "error": error,
-    }
-    return console_page(request, "admin/requests_new.html.j2", staff, values, status)
+def _task_error(exc: InvalidInput | NotFound) -> ActionError:
+    """The page's error code for a refused task: the field, or text that names the person."""
+    field = str(exc.extra.get("field", "evidence"))
+    if exc.extra.get("problem") == "personal_data":
+        return ActionError("personal_data")
+    return ActionError(TASK_FIELDS.get(field, "evidence"))
 
 
-@router.get("/new")
-def entry_form(request: Request, staff: Staff) -> Response:
-    """The form for a request received by email, letter, fax or phone."""
-    staff.require(Permission.HANDLE_REQUESTS)
-    return _entry_page(request, staff)
-
-
-def _received_at(text: str, now: dt.datetime) -> dt.datetime:
-    """The start of the German day the request arrived (the deadline counts from that day)."""
-    try:
-        day = dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise ActionError("received_at") from None
-    if day > german_date(now):
-        raise ActionError("received_at")
-    return min(dt.datetime.combine(day, dt.time(0, 0), tzinfo=BERLIN).astimezone(dt.UTC), now)
-
-
-@router.post("/new")
-def enter_request(
+@router.post("/{reference}/tasks/confirm")
+def confirm_manual_task(
     request: Request,
     staff: Staff,
-    request_type: FormText = "",
-    identity_kind: FormText = "email",
-    identity: FormText = "",
-    language: FormText = "de",
-    channel: FormText = "",
-    received: FormText = "",
-    text: FormText = "",
+    reference: str,
+    store: FormText = "",
+    evidence: FormText = "",
     csrf_token: FormText = "",
 ) -> Response:
-    """Store the request with the day it reached the company; verification follows as usual."""
+    """Staff did a manual task: the evidence says what was done and where."""
     staff.require(Permission.HANDLE_REQUESTS)
-    check_session_token(staff.staff_session, csrf_token)
     state = app_state(request)
-    form = {
-        "request_type": request_type,
-        "identity_kind": identity_kind,
-        "language": language,
-        "channel": channel,
-        "received": received,
-        "text": text,
-    }
-    try:
-        received_at = _received_at(received, state.clock.now())
-        kind = identity_kind if identity_kind in ENTRY_KINDS else "email"
-        with transaction(state.session_factory) as session:
-            stored = record_staff_entry(
+
+    def act(session: Session, found: DsrRequest) -> None:
+        try:
+            confirm_task(
                 session,
-                request_type=request_type,
-                identity_kind=kind,
-                identity_value=identity,
-                language=language,
-                channel=channel,
-                received_at=received_at,
+                request=found,
+                store=store.strip()[:MAX_STORE],
+                evidence=evidence,
                 actor=staff_actor(staff.staff),
                 master=state.master_key(),
                 clock=state.clock,
-                settings=state.settings,
-                text=text or None,
             )
-            reference = stored.reference
-    except ActionError as exc:
-        return _entry_page(request, staff, form=form, error=exc.code, status=422)
-    except InvalidInput as exc:
-        field = str(exc.extra.get("field", "identity"))
-        field = "identity" if field in {"email", "phone", "customer_id", "kind"} else field
-        error = field if field in ENTRY_FIELDS else "identity"
-        return _entry_page(request, staff, form=form, error=error, status=422)
-    return _done(request, reference, "entered")
+        except (InvalidInput, NotFound) as exc:
+            raise _task_error(exc) from None
+
+    form = {"task_store": store, "evidence": evidence}
+    return _run(request, staff, reference, csrf_token, form, "task_confirmed", act)
+
+
+@router.post("/{reference}/tasks/not-done")
+def manual_task_not_done(
+    request: Request,
+    staff: Staff,
+    reference: str,
+    store: FormText = "",
+    reason: FormText = "",
+    csrf_token: FormText = "",
+) -> Response:
+    """A manual task cannot be done; the reason is told to the person in the answer."""
+    staff.require(Permission.HANDLE_REQUESTS)
+    state = app_state(request)
+
+    def act(session: Session, found: DsrRequest) -> None:
+        try:
+            task_not_done(
+                session,
+                request=found,
+                store=store.strip()[:MAX_STORE],
+                reason=reason,
+                actor=staff_actor(staff.staff),
+                master=state.master_key(),
+                clock=state.clock,
+            )
+        except (InvalidInput, NotFound) as exc:
+            raise _task_error(exc) from None
+
+    form = {"task_store": store, "task_reason": reason}
+    return _run(request, staff, reference, csrf_token, form, "task_not_done", act)
+
+
+router.include_router(entry_router)  # after the routes above; before /{reference} pages

@@ -4,9 +4,17 @@
   operator's form: 202 with the reference and the legal deadline, the same for
   known and unknown people (the lookup happens later, in the intake job).
 * ``POST /api/v1/requests/in-app`` (``requests:write``) stores a request of a
-  signed-in customer with the app's signed assertion (verified at once).
+  signed-in customer with the app's signed assertion (verified at once); each
+  assertion is accepted once (a second use is 409).
 * ``GET /api/v1/requests/{reference}`` (``requests:read``) is the status for
-  operators: status, deadlines, outcome; no personal data.
+  operators: status, deadlines, outcome; no personal data. It tells operators
+  what Tutela knows, including that nothing is held under an identity
+  (``outcome`` ``no_data``); it is not for relaying to requesters (see
+  :data:`OPERATORS_ONLY`).
+
+A rectification or correction may carry ``changes``: field reference
+(``customers.phone`` or ``user.contact.phone_number``) → new value
+(:mod:`tutela.dsr.changes` checks them).
 
 Bodies over :data:`MAX_JSON` bytes get 413, bad fields 422 naming the field; all
 errors are problem+json.
@@ -53,6 +61,18 @@ RequestTypeName = Literal[
     "limit_sensitive",
 ]
 ScopeName = Literal["general", "marketing", "contact_data"]
+CHANGES_HELP: Final = (
+    "Rectification and correction only: field reference (table.column or a data category, "
+    "at most 120 characters) → new value (one line, at most 500 characters); at most 20."
+)
+OPERATORS_ONLY: Final = (
+    "For the operator's own systems only. The status and outcome tell whether Tutela holds "
+    "data under the identity (an unknown email address is completed at once with outcome "
+    "no_data, a known one waits for verification), so relaying them to whoever filed the "
+    "request would reveal whether the person is known (V-6). Show requesters only the "
+    "reference and the legal deadline from the 202 answer; the answer itself goes to the "
+    "channel on file."
+)
 
 
 class RequestIn(BaseModel):
@@ -67,6 +87,7 @@ class RequestIn(BaseModel):
     scope: ScopeName | None = None
     text: str | None = Field(default=None, max_length=10_000, description="What the person wrote")
     contact: str | None = Field(default=None, max_length=1_000)
+    changes: dict[str, str] | None = Field(default=None, description=CHANGES_HELP)
 
 
 class InAppRequestIn(BaseModel):
@@ -79,6 +100,7 @@ class InAppRequestIn(BaseModel):
     language: Literal["de", "en"] = "de"
     scope: ScopeName | None = None
     text: str | None = Field(default=None, max_length=10_000)
+    changes: dict[str, str] | None = Field(default=None, description=CHANGES_HELP)
 
 
 class ReceiptOut(BaseModel):
@@ -88,13 +110,15 @@ class ReceiptOut(BaseModel):
 
 
 class StatusOut(BaseModel):
-    """Where a request stands; no identity, text or contact."""
+    """Where a request stands, for operators; no identity, text or contact."""
+
+    model_config = ConfigDict(json_schema_extra={"description": OPERATORS_ONLY})
 
     reference: str
     request_type: str
     jurisdiction: str
     channel: str
-    status: str
+    status: str = Field(description="Where the request stands; operators only (see above).")
     received_at: dt.datetime
     legal_deadline: dt.date
     target_deadline: dt.date
@@ -104,7 +128,10 @@ class StatusOut(BaseModel):
     verified_at: dt.datetime | None
     verification_method: str | None
     closed_at: dt.datetime | None
-    outcome: str | None
+    outcome: str | None = Field(
+        description="How it ended; no_data means nothing is held under the identity. "
+        "Operators only: never relay it to a requester who has not confirmed."
+    )
 
 
 Writer = Annotated[ApiKey, Depends(requires(Scope.REQUESTS_WRITE))]
@@ -185,6 +212,7 @@ def _store(request: Request, key: ApiKey, data: RequestIn) -> Response:
                 text=data.text,
                 contact=data.contact,
                 actor=f"api:{key.prefix}",
+                changes=data.changes,
             )
     except TutelaError as exc:
         return _failed(request, exc)
@@ -226,6 +254,7 @@ def _store_in_app(request: Request, data: InAppRequestIn) -> Response:
                 settings=state.settings,
                 scope=data.scope,
                 text=data.text,
+                changes=data.changes,
             )
     except TutelaError as exc:
         return _failed(request, exc)
@@ -241,7 +270,8 @@ def _store_in_app(request: Request, data: InAppRequestIn) -> Response:
 async def create_in_app_request(request: Request, key: Writer) -> Response:
     """Store a request verified by your app's signed assertion (a fresh sign-in).
 
-    A bad signature or a stale sign-in is 401 saying what to fix.
+    A bad signature, a stale sign-in or a missing ``jti``/``typ`` claim is 401
+    saying what to fix; an assertion used before is 409 (sign a new one per request).
     """
     raw = await read_body(request, MAX_JSON)
     if raw is None:
@@ -252,9 +282,14 @@ async def create_in_app_request(request: Request, key: Writer) -> Response:
     return await run_in_threadpool(_store_in_app, request, parsed)
 
 
-@router.get("/{reference}", summary="Where a request stands", response_model=StatusOut)
+@router.get(
+    "/{reference}",
+    summary="Where a request stands (operators only)",
+    response_model=StatusOut,
+    description="Status, deadlines and outcome of one request; no personal data. " + OPERATORS_ONLY,
+)
 def request_status(request: Request, reference: str, key: Reader) -> Response:
-    """Status, deadlines and outcome of one request, for operators; no personal data."""
+    """Status, deadlines and outcome of one request, for operators (see :data:`OPERATORS_ONLY`)."""
     state = app_state(request)
     try:
         with transaction(state.read_factory) as session:

@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from tutela.dsr import Receipt, RequestType, submit
+from tutela.dsr.changes import CHANGE_TYPES, changes_from_lines
 from tutela.dsr.terms import Channel, Scope
 from tutela.errors import InvalidInput
 from tutela.storage import transaction
@@ -64,8 +65,13 @@ CCPA_TYPES: Final = (
 )
 MARKETING_TYPES: Final = frozenset({RequestType.OBJECTION, RequestType.CONSENT_WITHDRAWAL})
 IDENTITY_KINDS: Final = ("email", "phone")
-FIELDS: Final = frozenset({"request_type", "identity", "language", "text", "scope"})
-"""Form fields an error can point at; error sentences live in requests_labels.html.j2."""
+FIELDS: Final = frozenset(
+    {"request_type", "identity", "language", "text", "scope", "changes", "changes_type"}
+)
+"""Form errors by code; the sentences live in requests_labels.html.j2 (``changes_type``:
+new values given for a request that is not a rectification or correction)."""
+VALUE_LIMITS: Final = {"changes": 13_000}
+"""Longer cuts than the default 12,000 characters (20 lines of field and value)."""
 
 _limiter_lock = threading.Lock()
 
@@ -179,6 +185,14 @@ def _scope(request_type: str, marketing: bool) -> str | None:
     return None
 
 
+def _error_code(exc: InvalidInput, request_type: str) -> str:
+    field = str(exc.extra.get("field", "identity"))
+    field = "identity" if field in {"email", "phone", "kind", "default_country_code"} else field
+    if field == "changes" and request_type not in {t.value for t in CHANGE_TYPES}:
+        return "changes_type"
+    return field if field in FIELDS else "identity"
+
+
 def _received_page(request: Request, language: str, receipt: Receipt) -> Response:
     context = {
         "reference": receipt.reference,
@@ -197,13 +211,15 @@ def _submitted(request: Request, form: FormData) -> Response:
     blocked = throttled(request, "requests-submit")
     if blocked is not None:
         return blocked
+    names = ("request_type", "identity_kind", "identity", "language", "text", "marketing")
     values = {
-        name: form_text(form, name)[:12_000]
-        for name in ("request_type", "identity_kind", "identity", "language", "text", "marketing")
+        name: form_text(form, name)[: VALUE_LIMITS.get(name, 12_000)]
+        for name in (*names, "changes")
     }
     kind = values["identity_kind"] if values["identity_kind"] in IDENTITY_KINDS else "email"
     answer_in = as_language(values["language"]) or language
     try:
+        changes = changes_from_lines(values["changes"])
         with transaction(state.session_factory) as session:
             receipt = submit(
                 session,
@@ -217,11 +233,10 @@ def _submitted(request: Request, form: FormData) -> Response:
                 channel=Channel.WEB_FORM,
                 scope=_scope(values["request_type"], values["marketing"] == "yes"),
                 text=values["text"] or None,
+                changes=changes,
             )
     except InvalidInput as exc:
-        field = str(exc.extra.get("field", "identity"))
-        field = "identity" if field in {"email", "phone", "kind", "default_country_code"} else field
-        error = field if field in FIELDS else "identity"
+        error = _error_code(exc, values["request_type"])
         return _form_page(request, language, values=values, error=error, status_code=422)
     return _received_page(request, language, receipt)
 

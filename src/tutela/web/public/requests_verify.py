@@ -5,7 +5,9 @@
   ``POST`` confirms once (:func:`tutela.dsr.consume_link`).
 * ``GET|POST /requests/code``: the reference and the 6-digit code
   (:func:`tutela.dsr.consume_code`); ``POST /requests/code/send`` asks for a new
-  code (:func:`tutela.dsr.request_code`) and always gets the same answer.
+  code (:func:`tutela.dsr.request_code`) and always gets the same answer. Both
+  do the same work and run the same statements for a known and an unknown
+  reference, with or without a live code (V-6).
 * ``GET /requests/download/{token}`` shows a page with a button; ``POST`` streams
   the zip (:mod:`tutela.dsr.package`).
 
@@ -153,24 +155,21 @@ def _code_checked(request: Request, form: FormData) -> Response:
         return blocked
     reference = form_text(form, "reference").strip()[:40]
     values: dict[str, Any] | None = None
-    try:
-        with transaction(state.session_factory) as session:
-            done = consume_code(
-                session,
-                reference=reference,
-                code=form_text(form, "code")[:32],
-                master=state.master_key(),
-                clock=state.clock,
-            )
-            if done is not None:
-                values = {
-                    "step": "done",
-                    "reference": done.reference,
-                    "request_type": done.request_type,
-                    "deadline": done.due_on,
-                }
-    except UnknownVerification:
-        values = None
+    with transaction(state.session_factory) as session:
+        done = consume_code(
+            session,
+            reference=reference,
+            code=form_text(form, "code")[:32],
+            master=state.master_key(),
+            clock=state.clock,
+        )
+        if done is not None:
+            values = {
+                "step": "done",
+                "reference": done.reference,
+                "request_type": done.request_type,
+                "deadline": done.due_on,
+            }
     if values is None:
         return _code_page(request, language, step="wrong", reference=reference, status=422)
     return page(request, "public/requests_verify.html.j2", language, values)

@@ -1,0 +1,252 @@
+"""Where a fulfilment stands between its runs: the stores' kept results and the answer address.
+
+Each store writes in a transaction of its own, so a store that answered has
+committed its part even when a later store is down and the job's own work rolls
+back. The request therefore keeps, in ``store_results``:
+
+* ``kept`` — the stores whose results are final. A run that meets a store that
+  is down raises :class:`StoresDown` carrying the results so far; the fulfilment
+  job writes them in a transaction of its own, and the retry runs only the
+  stores not kept (an erased store run again would find nothing and report
+  nothing). A request waiting for manual tasks keeps every store the same way.
+* ``answer_to`` — the address to answer at, looked up once before anything is
+  erased or changed (an erased store no longer names the person) and sealed
+  under the request's own key; it is dropped when the answer goes out.
+
+Stores not kept (none of the above, such as a processor's webhook waiting for
+its confirmation) are asked again on every run, as before.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from tutela.connectors import (
+    Action,
+    Connector,
+    Operation,
+    Outcome,
+    Status,
+    StoreReport,
+    StoreUnavailable,
+)
+from tutela.crypto import DecryptionError, MasterKey, decrypt, encrypt, unwrap_key
+from tutela.dsr.answers import Run, answer, channel_of
+from tutela.dsr.fulfilment import Fulfilment
+from tutela.dsr.models import DsrRequest
+from tutela.dsr.notices import OnFile
+from tutela.dsr.terms import Outcome as RequestOutcome
+from tutela.subjects import Subject
+
+__all__ = [
+    "ANSWER_TO",
+    "KEPT",
+    "Progress",
+    "StoresDown",
+    "answer_channel",
+    "answer_run",
+    "keep_stores",
+    "load_progress",
+    "open_answer_to",
+    "report_of",
+    "run_stores",
+    "seal_answer_to",
+]
+
+ANSWER_TO: Final = "answer_to"
+KEPT: Final = "kept"
+MAX_ERROR: Final = 500
+MAX_REASON: Final = 2000
+_ANSWER_CONTEXT: Final = b"tutela/v1/dsr\x00answer_to"
+
+Work = Callable[[Connector], list[StoreReport]]
+
+
+class StoresDown(StoreUnavailable):
+    """A store is down; ``checkpoint`` is the ``store_results`` to keep for the retry."""
+
+    def __init__(self, detail: str, *, checkpoint: str) -> None:
+        super().__init__(detail)
+        self.checkpoint = checkpoint
+
+
+@dataclass
+class Progress:
+    """What earlier runs left on the request: final reports by store, and the other keys."""
+
+    kept: dict[str, list[StoreReport]] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def new_run(self) -> Run:
+        """An empty run that carries the earlier keys (``answer_to``, ``tasks`` …) forward."""
+        return Run(extra=dict(self.extra))
+
+
+# --- reading and writing the kept results -------------------------------------------------------
+
+
+def report_of(entry: dict[str, Any]) -> StoreReport:
+    """A store report back from its ``store_results`` entry (:func:`answers.entry_of`)."""
+    outcomes = tuple(
+        Outcome(
+            table=str(item["table"]),
+            action=Action(item["action"]),
+            fields=tuple(str(name) for name in item.get("fields") or ()),
+            rows=int(item.get("rows") or 0),
+            until=_date(item.get("until")),
+            rule=item.get("rule"),
+            reason=item.get("reason"),
+        )
+        for item in entry.get("outcomes") or ()
+    )
+    return StoreReport(
+        store=str(entry["store"]),
+        operation=Operation(entry["operation"]),
+        status=Status(entry["status"]),
+        outcomes=outcomes,
+        rows={str(k): int(v) for k, v in (entry.get("rows") or {}).items()},
+        error=entry.get("error"),
+        retryable=bool(entry.get("retryable")),
+        task=entry.get("task"),
+    )
+
+
+def _date(value: object) -> dt.date | None:
+    return dt.date.fromisoformat(str(value)[:10]) if value else None
+
+
+def load_progress(request: DsrRequest, *, operation: Operation) -> Progress:
+    """What earlier runs of ``operation`` kept on ``request`` (empty for anything else)."""
+    try:
+        data = json.loads(request.store_results or "{}")
+    except ValueError:
+        return Progress()
+    if not isinstance(data, dict) or not isinstance(data.get("stores"), list):
+        return Progress()
+    names = set(data.get(KEPT) or ())
+    grouped: dict[str, list[StoreReport]] = {}
+    for entry in data["stores"]:
+        try:
+            report = report_of(entry)
+        except (KeyError, TypeError, ValueError):
+            continue  # an entry this version cannot read is run again
+        grouped.setdefault(report.store, []).append(report)
+    kept = {
+        name: reports
+        for name, reports in grouped.items()
+        if name in names
+        and all(r.status is not Status.FAILED and r.operation is operation for r in reports)
+    }
+    extra = {key: value for key, value in data.items() if key not in ("stores", "unhandled")}
+    extra[KEPT] = sorted(kept)
+    return Progress(kept=kept, extra=extra)
+
+
+def keep_stores(run: Run) -> None:
+    """Mark every store of ``run`` that did not fail as final (not run again)."""
+    names = set(run.extra.get(KEPT) or ())
+    names |= {report.store for report in run.reports if report.status is not Status.FAILED}
+    run.extra[KEPT] = sorted(names)
+
+
+def run_stores(fulfilment: Fulfilment, progress: Progress, run: Run, work: Work) -> None:
+    """Add to ``run`` the kept reports and ``work`` on every other store; raise when one is down.
+
+    A store that is down raises :class:`StoresDown` once every store was tried;
+    its ``checkpoint`` keeps the stores that answered.
+    """
+    configured = {store.name for store in fulfilment.stores}
+    for store in fulfilment.stores:
+        kept = progress.kept.get(store.name)
+        run.reports.extend(kept if kept is not None else work(store))
+    for name, reports in progress.kept.items():
+        if name not in configured:  # removed from the stores file since: its part is done
+            run.reports.extend(reports)
+    down = [r for r in run.reports if r.status is Status.FAILED and r.retryable]
+    if down:
+        keep_stores(run)
+        named = "; ".join(f"{report.store}: {report.error}" for report in down)
+        raise StoresDown(
+            f"store(s) not reachable ({named[:MAX_ERROR]}); the request stays open and is "
+            "tried again (stores that answered are not asked again).",
+            checkpoint=run.to_json(),
+        )
+
+
+# --- the address to answer at -------------------------------------------------------------------
+
+
+def _request_key(request: DsrRequest, master: MasterKey) -> bytes | None:
+    """The request's own data key (see :mod:`tutela.dsr.envelope`); ``None`` once shredded."""
+    if request.wrapped_key is None:
+        return None
+    return unwrap_key(master, request.wrapped_key, key_id=f"dsr:{request.reference}")
+
+
+def seal_answer_to(request: DsrRequest, *, master: MasterKey, address: str | None) -> Any:
+    """``address`` sealed under the request's key, as JSON; ``None`` when it cannot be sealed."""
+    key = _request_key(request, master)
+    if key is None:
+        return None
+    if address is None:
+        return {"sealed": None}
+    sealed = encrypt(key, address.encode("utf-8"), context=_ANSWER_CONTEXT)
+    return {"sealed": base64.b64encode(sealed).decode("ascii")}
+
+
+def open_answer_to(request: DsrRequest, *, master: MasterKey, kept: Any) -> OnFile | None:
+    """The address kept by :func:`seal_answer_to`; ``None`` when there is none to read."""
+    if not isinstance(kept, dict) or "sealed" not in kept:
+        return None
+    if kept["sealed"] is None:
+        return OnFile(known=False, address=None)
+    key = _request_key(request, master)
+    if key is None:
+        return None
+    try:
+        raw = decrypt(key, base64.b64decode(str(kept["sealed"])), context=_ANSWER_CONTEXT)
+    except (DecryptionError, ValueError):
+        return None
+    return OnFile(known=True, address=raw.decode("utf-8"))
+
+
+def answer_channel(fulfilment: Fulfilment, run: Run, subject: Subject | None) -> OnFile:
+    """The channel to answer at: kept from an earlier run, or looked up now and kept sealed.
+
+    Call it before any store runs: what a store erases or changes may be the address.
+    """
+    request, master = fulfilment.request, fulfilment.runtime.master
+    kept = open_answer_to(request, master=master, kept=run.extra.get(ANSWER_TO))
+    if kept is not None:
+        return kept
+    on_file = channel_of(fulfilment, subject)
+    sealed = seal_answer_to(request, master=master, address=on_file.address)
+    if sealed is not None:
+        run.extra[ANSWER_TO] = sealed
+    return on_file
+
+
+def answer_run(
+    fulfilment: Fulfilment,
+    run: Run,
+    *,
+    on_file: OnFile,
+    not_done: list[dict[str, str]],
+    **context: Any,
+) -> RequestOutcome:
+    """Complete the request and send the answer (:func:`answers.answer`), dropping the kept
+    address and store list; a manual task that could not be done makes it partial, named
+    in ``outcome_reason`` and in the mail's ``not_done``."""
+    run.extra.pop(ANSWER_TO, None)
+    run.extra.pop(KEPT, None)
+    outcome = None
+    if not_done:
+        outcome = RequestOutcome.PARTIALLY_FULFILLED
+        named = "; ".join(f"{item['store']}: {item['reason']}" for item in not_done)
+        fulfilment.request.outcome_reason = f"not done by hand: {named}"[:MAX_REASON]
+    return answer(fulfilment, run, on_file=on_file, outcome=outcome, not_done=not_done, **context)
