@@ -417,7 +417,8 @@ def run(rounds: int) -> dict[str, Any]:
         "fides": f"{fides.PACKAGE}, eager mode (webserver only), identity verification and "
         "manual approval off, local storage",
         "tutela": "in-app requests with a signed assertion (verified at intake); its own "
-        "database in the same PostgreSQL cluster; the example declaration published",
+        "database in the same PostgreSQL cluster; the example declaration published; "
+        "TUTELA_DSR_CHANGE_GRACE_HOURS=0 so the erasure measured runs at once",
         "tutela_overrides": tutela.OVERRIDES,
         "rounds": rounds,
         "client_threads_in_burst": THREADS,

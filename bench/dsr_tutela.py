@@ -62,6 +62,8 @@ class TutelaSetup:
             TUTELA_DATABASE_URL=self.database_url,
             TUTELA_MASTER_KEY=self.master_key,
             TUTELA_APP_ASSERTION_KEY=self.assertion_key,
+            # the erasure measured runs at once, not after the 24-hour grace period
+            TUTELA_DSR_CHANGE_GRACE_HOURS="0",
         )
         return env
 

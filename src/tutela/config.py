@@ -82,8 +82,8 @@ class Settings(BaseSettings):
         default=24,
         ge=0,
         le=336,
-        description="Hours an erasure or a change of contact data waits after verification, "
-        "so that the person alerted at the address on file can stop it (0: at once).",
+        description="Hours an erasure or a change of contact data waits after the alert to "
+        "the address on file went out, so that the person can have it stopped (0: at once).",
     )
 
     stores_file: Path | None = Field(

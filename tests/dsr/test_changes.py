@@ -11,6 +11,7 @@ from tutela.dsr.changes import (
     changes_from_lines,
     check_changes,
     details_of,
+    looks_like_contact,
     scope_for_changes,
 )
 from tutela.dsr.terms import RequestType, Scope
@@ -108,12 +109,50 @@ def test_written_lines_read_back_as_the_same_changes(changes: dict[str, str]) ->
     assert check_changes(RequestType.RECTIFICATION, parsed) == (changes or None)
 
 
-def test_a_change_of_contact_data_raises_the_scope() -> None:
-    assert scope_for_changes(Scope.GENERAL, {"user.contact.email": "a@b.example"}) is (
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "user.contact.email",
+        "user.contact",  # the bare category is contact data too
+        "user.contact.address.street",
+        "customers.email",
+        "customers.phone",
+        "crm.mobilePhone",
+        "crm.contact_email",
+        "kunden.strasse",
+        "addresses.postal_code",
+    ],
+)
+def test_a_change_of_contact_data_raises_the_scope(reference: str) -> None:
+    assert looks_like_contact(reference)
+    assert scope_for_changes(Scope.GENERAL, {"user.name.last": "B", reference: "x"}) is (
         Scope.CONTACT_DATA
     )
-    assert scope_for_changes(Scope.GENERAL, {"user.name.last": "B"}) is Scope.GENERAL
+
+
+@pytest.mark.parametrize(
+    "reference",
+    ["user.name.last", "customers.last_name", "user.contactless_payment", "orders.mailbox_size"],
+)
+def test_other_changes_keep_the_scope(reference: str) -> None:
+    assert not looks_like_contact(reference)
+    assert scope_for_changes(Scope.GENERAL, {reference: "B"}) is Scope.GENERAL
     assert scope_for_changes(Scope.GENERAL, None) is Scope.GENERAL
+
+
+@given(
+    scope=st.sampled_from(list(Scope)),
+    changes=st.dictionaries(REFERENCE, st.just("x"), max_size=MAX_CHANGES),
+)
+def test_the_scope_is_only_ever_raised_to_contact_data(
+    scope: Scope, changes: dict[str, str]
+) -> None:
+    raised = scope_for_changes(scope, changes)
+    assert raised is scope or (scope is Scope.GENERAL and raised is Scope.CONTACT_DATA)
+    assert (raised is Scope.CONTACT_DATA) is (
+        scope is Scope.CONTACT_DATA
+        or (scope is Scope.GENERAL and any(map(looks_like_contact, changes)))
+    )
 
 
 def test_details_carry_the_changes() -> None:

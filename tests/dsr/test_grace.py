@@ -14,7 +14,7 @@ from tutela.clock import FrozenClock
 from tutela.config import Settings
 from tutela.crypto import MasterKey
 from tutela.dsr import DsrRuntime, Receipt, deny, get_request, sign_assertion, submit_in_app
-from tutela.dsr.fulfilment import FULFIL_JOB, grace_until
+from tutela.dsr.fulfilment import ALERT_PENDING_RECHECK, FULFIL_JOB, grace_until
 from tutela.jobs import Job, JobStatus
 from tutela.mail import FileOutbox
 from tutela.storage import transaction
@@ -135,7 +135,7 @@ def test_an_access_request_does_not_wait(
 
 
 @pytest.mark.parametrize("hours", [0, 24])
-def test_grace_until_names_the_moment_or_nothing(
+def test_the_period_counts_from_the_alert_and_waits_for_it(
     session_factory: sessionmaker[Session],
     person: Callable[..., int],
     runtime: DsrRuntime,
@@ -147,11 +147,18 @@ def test_grace_until_names_the_moment_or_nothing(
     settings.dsr_change_grace_hours = hours
     person(KNOWN, customer_id="K-4711")
     receipt = file_in_app(session_factory, "erasure", master=master, clock=clock, settings=settings)
-    request = load(session_factory, receipt.reference)
-    until = grace_until(request, settings=settings, now=clock.now())
+    with session_factory() as session:
+        request = get_request(session, reference=receipt.reference)
+        until = grace_until(session, request, settings=settings, now=clock.now())
     if hours == 0:
         assert until is None
-    else:
-        assert until == request.verified_at + dt.timedelta(hours=24)
+        return
+    assert until == clock.now() + ALERT_PENDING_RECHECK  # the alert has not gone out yet
+    clock.advance(dt.timedelta(hours=2))
+    run_jobs(session_factory, clock)  # the alert goes out now; the erasure waits
+    with session_factory() as session:
+        request = get_request(session, reference=receipt.reference)
+        until = grace_until(session, request, settings=settings, now=clock.now())
+        assert until == clock.now() + dt.timedelta(hours=24)
         later = clock.now() + dt.timedelta(hours=24)
-        assert grace_until(request, settings=settings, now=later) is None
+        assert grace_until(session, request, settings=settings, now=later) is None

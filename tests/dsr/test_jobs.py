@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from collections.abc import Callable
 
 import pytest
@@ -15,9 +16,20 @@ from tutela.audit import entries
 from tutela.clock import FrozenClock
 from tutela.config import Settings
 from tutela.crypto import MasterKey
-from tutela.dsr import DsrRuntime, Receipt, deny, get_request, sign_assertion, submit_in_app
-from tutela.dsr.jobs import install_runtime
+from tutela.dsr import (
+    DsrRuntime,
+    DsrVerification,
+    Notice,
+    Receipt,
+    deny,
+    get_request,
+    request_code,
+    sign_assertion,
+    submit_in_app,
+)
+from tutela.dsr.jobs import install_runtime, run_notice
 from tutela.dsr.queue import INTAKE_JOB, NOTICE_JOB, SWEEP_JOB, next_sweep_at
+from tutela.dsr.verification import CODES_PER_HOUR
 from tutela.jobs import Job, JobStatus, registry
 from tutela.mail import FileOutbox
 from tutela.storage import transaction
@@ -114,3 +126,51 @@ def test_a_notice_without_a_channel_is_recorded_as_undelivered(
         "delivered": False,
         "message_id": None,
     }
+
+
+def _codes(factory: sessionmaker[Session], request_id: int) -> int:
+    with factory() as session:
+        found = session.scalars(
+            select(DsrVerification).where(
+                DsrVerification.request_id == request_id, DsrVerification.method == "code"
+            )
+        )
+        return len(found.all())
+
+
+def test_two_workers_cannot_both_pass_the_code_limit(
+    session_factory: sessionmaker[Session],
+    file_request: Callable[..., Receipt],
+    person: Callable[..., int],
+    runtime: DsrRuntime,
+    outbox: FileOutbox,
+    clock: FrozenClock,
+) -> None:
+    person(KNOWN)
+    reference = file_request(KNOWN).reference
+    run_jobs(session_factory, clock)  # the link
+    for _ in range(CODES_PER_HOUR - 1):
+        with transaction(session_factory) as session:
+            request_code(session, reference=reference, clock=clock)
+        run_jobs(session_factory, clock)
+    request_id = load(session_factory, reference).id
+    assert _codes(session_factory, request_id) == CODES_PER_HOUR - 1
+    finished: list[str] = []
+
+    def second_worker() -> None:
+        with transaction(session_factory) as session:
+            run_notice(
+                session, request_id=request_id, notice=Notice.CODE, runtime=runtime, clock=clock
+            )
+        finished.append("second")
+
+    with session_factory() as first, first.begin():  # the first worker issues the last code
+        run_notice(first, request_id=request_id, notice=Notice.CODE, runtime=runtime, clock=clock)
+        thread = threading.Thread(target=second_worker)
+        thread.start()
+        thread.join(0.5)
+        assert finished == []  # the second waits for the first's lock on the request
+    thread.join(20)
+    assert finished == ["second"]
+    assert _codes(session_factory, request_id) == CODES_PER_HOUR  # it then saw the limit
+    assert len(mails(outbox)) == 1 + CODES_PER_HOUR

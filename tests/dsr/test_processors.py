@@ -8,23 +8,25 @@ run finishes the request the ordinary way (shredding, Art. 19 list, answer mail)
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import json
 import threading
 from collections.abc import Callable, Iterator
 from http.server import ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.connectors.builtin.test_webhook import SECRET, Processor
-from tests.dsr.fulfil_harness import fulfil
+from tests.dsr.fulfil_harness import fulfil, shop_database, shop_store
 from tests.dsr.harness import KNOWN, link_token, mails, row_counts, run_jobs, subject_row
 from tutela.audit import entries
 from tutela.clock import FrozenClock
 from tutela.connectors import create
 from tutela.connectors.builtin.webhook_message import on_behalf_of, subject_request_id
+from tutela.connectors.sample import customer_email
+from tutela.crypto import MasterKey
 from tutela.dsr import DsrRuntime, Receipt, consume_link, get_request
 from tutela.dsr.events import request_target
 from tutela.dsr.fulfil_job import run_fulfilment
@@ -36,6 +38,14 @@ from tutela.mail import FileOutbox
 from tutela.storage import transaction
 
 RECIPIENT = "rechenzentrum_nord"
+SHOP_PERSON = customer_email(3)
+
+
+@pytest.fixture
+def shop(db_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    admin = None if db_url.startswith("sqlite") else request.getfixturevalue("pg_admin_url")
+    with shop_database(db_url, tmp_path, admin) as url:
+        yield url
 
 
 @pytest.fixture
@@ -191,7 +201,7 @@ def test_the_confirmation_reruns_the_fulfilment_which_finishes_the_erasure(
     assert actions[-1] == "dsr.completed"
 
 
-def test_a_processor_down_at_the_rerun_keeps_the_request_open_until_it_answers(
+def test_the_rerun_after_the_confirmation_does_not_ask_the_processor_again(
     session_factory: sessionmaker[Session],
     waiting: str,
     clock: FrozenClock,
@@ -199,21 +209,15 @@ def test_a_processor_down_at_the_rerun_keeps_the_request_open_until_it_answers(
 ) -> None:
     processor.complete(subject_request_id(waiting))
     _record(session_factory, waiting, "completed", clock)
-    processor.status_code = 503
-    run_jobs(session_factory, clock)
-    with session_factory() as session:
-        request = get_request(session, reference=waiting)
-        assert request.status == "in_progress"
-        assert "mailer" in (request.last_error or "")
-        assert "HTTP 503" in (request.last_error or "")
-    processor.status_code = None
-    clock.advance(dt.timedelta(hours=2))
+    asked = len(processor.seen)
+    processor.status_code = 503  # down now: the signed confirmation is what counts
     run_jobs(session_factory, clock)
     assert _state(session_factory, waiting)[0] == "completed"
+    assert len(processor.seen) == asked
     assert len(processor.posts()) == 1
 
 
-def test_a_retried_run_while_the_processor_works_does_not_send_again(
+def test_a_retried_run_while_the_processor_works_neither_sends_nor_asks_again(
     session_factory: sessionmaker[Session],
     waiting: str,
     clock: FrozenClock,
@@ -223,9 +227,58 @@ def test_a_retried_run_while_the_processor_works_does_not_send_again(
     with transaction(session_factory) as session:
         request = get_request(session, reference=waiting)
         run_fulfilment(session, request_id=request.id, runtime=with_mailer, clock=clock)
+    assert [seen.method for seen in processor.seen] == ["GET", "POST"]  # the first run's
+    status, results = _state(session_factory, waiting)
+    assert (status, results["kept"]) == ("in_progress", ["mailer"])
+
+
+@pytest.mark.promise("P17")
+def test_the_confirmation_rerun_keeps_what_the_sql_store_erased_in_the_first_run(
+    session_factory: sessionmaker[Session],
+    file_request: Callable[..., Receipt],
+    person: Callable[..., int],
+    outbox: FileOutbox,
+    clock: FrozenClock,
+    runtime: DsrRuntime,
+    published: None,
+    processor: Processor,
+    master: MasterKey,
+    shop: str,
+) -> None:
+    settings = {"name": "mailer", "url": processor.url, "secret": SECRET, "clock": clock}
+    stores = (shop_store(shop, master), create("webhook", {**settings, "recipient": RECIPIENT}))
+    previous = install_runtime(dataclasses.replace(runtime, stores=stores))
+    try:
+        person(SHOP_PERSON)
+        reference = file_request(SHOP_PERSON, "erasure").reference
+        run_jobs(session_factory, clock)
+        with transaction(session_factory) as session:
+            consume_link(session, token=link_token(mails(outbox)[-1]), clock=clock)
+        run_jobs(session_factory, clock)
+        status, held = _state(session_factory, reference)
+        assert status == "in_progress"
+        stores_then = held["stores"]
+        assert isinstance(stores_then, list)
+        first_run = next(entry for entry in stores_then if entry["store"] == "shop")
+        rows = sum(first_run["rows"].values())
+        assert rows > 0
+        processor.complete(subject_request_id(reference))
+        _record(session_factory, reference, "completed", clock)
+        run_jobs(session_factory, clock)
+    finally:
+        install_runtime(previous)
+
+    status, results = _state(session_factory, reference)
+    assert status == "completed"
+    stores_now = results["stores"]
+    assert isinstance(stores_now, list)
+    assert next(entry for entry in stores_now if entry["store"] == "shop") == first_run
+    answer = mails(outbox)[-1]
+    assert answer.to == SHOP_PERSON
+    assert f"shop: we looked for your data and erased what we found ({rows} records" in (
+        answer.flat
+    )
     assert len(processor.posts()) == 1
-    assert [seen.method for seen in processor.seen] == ["GET", "POST", "GET"]
-    assert _state(session_factory, waiting)[0] == "in_progress"
 
 
 def test_pending_and_unknown_ids_change_nothing(

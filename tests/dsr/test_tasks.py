@@ -8,12 +8,16 @@ refusing the CRM's task, then the job answering the ordinary way.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,17 +25,19 @@ from tests.dsr.fulfil_harness import shop_database, shop_store
 from tests.dsr.harness import link_token, mails, run_jobs, subject_row
 from tutela.audit import AuditEntry
 from tutela.clock import FrozenClock
-from tutela.connectors import create
+from tutela.connectors import IdentitySet, create
 from tutela.connectors.sample import customer_email
 from tutela.consent import Reason, check
 from tutela.crypto import MasterKey
 from tutela.dsr import DsrRequest, DsrRuntime, Receipt, consume_link, get_request
 from tutela.dsr.events import request_target
+from tutela.dsr.evidence import personal_data_in
 from tutela.dsr.jobs import install_runtime
 from tutela.dsr.tasks import confirm_task, task_not_done, tasks_of
 from tutela.errors import Conflict, InvalidInput, NotFound
 from tutela.mail import FileOutbox
 from tutela.storage import transaction
+from tutela.subjects import Subject, add_identity
 
 PERSON = 3
 ADDRESS = customer_email(PERSON)
@@ -324,8 +330,95 @@ def test_evidence_naming_the_requests_identity_is_refused_by_whole_word(
     def confirm(evidence: str) -> None:
         _close(session_factory, reference, master, clock, evidence=evidence)
 
-    with pytest.raises(InvalidInput, match="identity the request names") as caught:
+    with pytest.raises(InvalidInput, match="an identity of the person") as caught:
         confirm("Customer 4711 removed from the CRM export")
     assert caught.value.extra == {"field": "evidence", "problem": "personal_data"}
     with pytest.raises(NotFound):  # passes the check; there is just no task yet
         confirm("Ticket 47110 closed, CRM export removed")
+
+
+PHONE = "+49 170 1234567"
+CUSTOMER = "KD-20931"
+
+
+def test_every_identity_of_the_person_and_phone_like_numbers_are_refused(
+    session_factory: sessionmaker[Session],
+    file_request: Callable[..., Receipt],
+    person: Callable[..., int],
+    clock: FrozenClock,
+    master: MasterKey,
+) -> None:
+    subject_id = person(ADDRESS, customer_id=CUSTOMER)
+    with transaction(session_factory) as session:
+        subject = session.get(Subject, subject_id)
+        assert subject is not None
+        add_identity(
+            session,
+            subject=subject,
+            kind="phone",
+            value=PHONE,
+            master=master,
+            clock=clock,
+            actor="test",
+        )
+    reference = file_request(ADDRESS, "erasure").reference  # the request names the e-mail only
+
+    def confirm(evidence: str) -> None:
+        _close(session_factory, reference, master, clock, evidence=evidence)
+
+    named = {
+        "Customer kd-20931 removed from the CRM": "an identity of the person",
+        "Caller Tel-01701234567 removed from the CRM": "an identity of the person",
+        "Removed the number 0049 (170) 123-4567 from the CRM": "an identity of the person",
+        f"Removed {ADDRESS.upper()} from the CRM": "an e-mail address",
+        "Removed the caller 0151 2345 678 from the CRM": "7 or more digits",
+        "Closed T-4711 and then 030 / 8765 4321 from the list": "7 or more digits",
+    }
+    for evidence, why in named.items():
+        with pytest.raises(InvalidInput, match=why) as caught:
+            confirm(evidence)
+        assert caught.value.extra == {"field": "evidence", "problem": "personal_data"}
+        said = str(caught.value)
+        assert "evidence:" in said
+        assert "T-4711" in said  # what to do instead
+        assert all(part not in said for part in ("20931", "1234567", "2345", "8765", "@"))
+    with pytest.raises(InvalidInput, match="an identity of the person"):
+        _close(session_factory, reference, master, clock, reason="Customer KD-20931 unknown")
+    for plain in (
+        "Ticket T-4711 closed on 2026-03-02, 12 rows removed",
+        "INC0012345 closed on 02.03.2026; CRM export 2026/03/02 deleted",
+        "Order 123456 and file AZ-2026-000815 removed from the CRM",
+    ):
+        with pytest.raises(NotFound):  # passes the check; there is just no task yet
+            confirm(plain)
+
+
+_SEPARATORS = st.sampled_from(["", "", " ", "-", "/", " / "])
+
+
+@given(
+    digits=st.text(alphabet="0123456789", min_size=7, max_size=14),
+    cuts=st.lists(_SEPARATORS, min_size=13, max_size=13),
+    plus=st.booleans(),
+    before=st.sampled_from(["Called ", "Number: ", "", "(", "Removed "]),
+)
+def test_a_phone_like_run_of_digits_is_refused_however_it_is_split(
+    digits: str, cuts: list[str], plus: bool, before: str
+) -> None:
+    number = digits[0] + "".join(cut + digit for cut, digit in zip(cuts, digits[1:], strict=False))
+    assume(re.search(r"(?:19|20)\d\d", number) is None)  # no year in it: dates pass on purpose
+    text = f"{before}{'+' if plus else ''}{number} from the CRM"
+    assert personal_data_in(text, IdentitySet()) is not None
+
+
+@given(
+    day=st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2099, 12, 31)),
+    ticket=st.integers(min_value=0, max_value=10**12),
+    prefix=st.sampled_from(["T-", "INC", "AZ/", "Ticket#", "JIRA-"]),
+    short=st.integers(min_value=0, max_value=999_999),
+)
+def test_dates_short_numbers_and_lettered_tickets_pass(
+    day: dt.date, ticket: int, prefix: str, short: int
+) -> None:
+    text = f"{prefix}{ticket} closed on {day.isoformat()} ({day:%d.%m.%Y}); {short} rows removed"
+    assert personal_data_in(text, IdentitySet()) is None

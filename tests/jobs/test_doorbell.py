@@ -111,3 +111,30 @@ def test_other_processes_are_told_through_postgresql(
         stop.set()
         thread.join(10)
     assert not thread.is_alive()
+
+
+def test_releasing_a_savepoint_is_not_the_commit(
+    session_factory: sessionmaker[Session], clock: FrozenClock
+) -> None:
+    with session_factory() as session:
+        session.begin()
+        enqueue(session, kind="test.mark", payload={"note": "later"}, clock=clock)
+        mark = BELL.mark()
+        with session.begin_nested():
+            pass
+        assert not BELL.wait(mark, 0), "a released savepoint must not wake the workers"
+        session.commit()
+    assert BELL.wait(mark, 0)
+
+
+def test_a_rolled_back_savepoint_keeps_the_outer_job_armed(
+    session_factory: sessionmaker[Session], clock: FrozenClock
+) -> None:
+    with session_factory() as session:
+        session.begin()
+        enqueue(session, kind="test.mark", payload={"note": "outer"}, clock=clock)
+        mark = BELL.mark()
+        nested = session.begin_nested()
+        nested.rollback()
+        session.commit()
+    assert BELL.wait(mark, 0)

@@ -4,7 +4,7 @@ import datetime as dt
 import threading
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.jobs.conftest import START
@@ -16,11 +16,12 @@ from tutela.jobs import (
     backoff,
     claim,
     enqueue,
+    ensure_job,
     get_job,
     purge_finished,
     requeue,
 )
-from tutela.jobs.queue import complete, fail
+from tutela.jobs.queue import complete, fail, lock_held
 from tutela.storage import transaction
 
 LEASE = dt.timedelta(minutes=1)
@@ -276,3 +277,45 @@ def test_purge_removes_only_old_finished_jobs(session: Session, clock: FrozenClo
     assert purge_finished(session, before=START + dt.timedelta(seconds=1)) == 1
     session.expire_all()
     assert [job.id for job in session.scalars(select(Job))] == [waiting.id]
+
+
+def test_burying_skips_a_last_attempt_whose_handler_still_holds_its_row(
+    engine: Engine, session_factory: sessionmaker[Session], clock: FrozenClock
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row locks are a PostgreSQL matter; SQLite runs one writer at a time")
+    with transaction(session_factory) as session:
+        job = enqueue(session, kind="a.b", payload={}, clock=clock, max_attempts=1)
+        job_id = job.id
+    with transaction(session_factory) as session:
+        assert claim(session, worker_id="w1", clock=clock, lease=LEASE) is not None
+    with session_factory() as holder, holder.begin():
+        assert lock_held(holder, job_id=job_id, worker_id="w1", attempt=1) is not None
+        clock.advance(LEASE * 2)  # the lease ran out, but the handler is still at work
+        with session_factory() as other, other.begin():
+            other.execute(text("SET LOCAL lock_timeout = '3s'"))  # waiting would fail here
+            assert claim(other, worker_id="w2", clock=clock, lease=LEASE) is None
+    with session_factory() as session:
+        stored = session.get(Job, job_id)
+        assert stored is not None
+        assert stored.status == JobStatus.RUNNING.value  # left to its handler
+
+
+def test_ensure_job_adds_once_per_key(session: Session, clock: FrozenClock) -> None:
+    later = clock.now() + dt.timedelta(hours=6)
+    first = ensure_job(
+        session,
+        kind="a.sweep",
+        payload={"day": "x"},
+        clock=clock,
+        idempotency_key="k",
+        run_after=later,
+    )
+    again = ensure_job(
+        session, kind="a.sweep", payload={"day": "y"}, clock=clock, idempotency_key="k"
+    )
+    assert (first, again) == (True, False)
+    jobs = session.scalars(select(Job).where(Job.idempotency_key == "k")).all()
+    assert [(j.kind, j.data, j.run_after) for j in jobs] == [("a.sweep", {"day": "x"}, later)]
+    with pytest.raises(InvalidInput, match="idempotency_key"):
+        ensure_job(session, kind="a.sweep", payload={}, clock=clock, idempotency_key="")

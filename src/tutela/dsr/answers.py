@@ -39,8 +39,10 @@ from tutela.dsr.terms import Status as RequestStatus
 from tutela.dsr.workflow import SYSTEM_ACTOR, move, start
 from tutela.subjects import Subject
 
-__all__ = ["Run", "answer", "channel_of", "entry_of", "hold_open", "raise_if_down"]
+__all__ = ["KEPT", "Run", "answer", "channel_of", "entry_of", "hold_open", "raise_if_down"]
 
+KEPT: Final = "kept"
+"""``store_results`` key: the stores whose reports are final (see :mod:`tutela.dsr.progress`)."""
 MAX_ERROR: Final = 500
 
 
@@ -123,17 +125,36 @@ def _ensure_started(fulfilment: Fulfilment) -> None:
         )
 
 
+def _final(report: StoreReport) -> bool:
+    """Done, or waiting for someone outside Tutela (a processor's confirmation, a manual task)."""
+    return report.status is Status.DONE or (report.status is Status.PARTIAL and bool(report.task))
+
+
+def _keep_final(run: Run) -> None:
+    """Mark the stores whose reports are final as kept: a later run does not ask them again."""
+    failed = {report.store for report in run.failed()}
+    names = set(run.extra.get(KEPT) or ())
+    names |= {report.store for report in run.reports if _final(report)}
+    names -= failed
+    if names or KEPT in run.extra:
+        run.extra[KEPT] = sorted(names)
+
+
 def hold_open(fulfilment: Fulfilment, run: Run) -> bool:
     """Keep the request open (``in_progress``) when a store failed or something was left.
 
     Returns ``True`` when the request was held; staff see ``store_results`` and
-    ``last_error`` and decide.
+    ``last_error`` and decide. Stores that are done, and stores waiting for a
+    processor's confirmation or a manual task, are kept: the run after a
+    processor confirms uses their reports instead of asking again (a store that
+    erased rows would find nothing the second time and report nothing).
     """
     failed, left = run.failed(), run.left()
     if not failed and not left:
         return False
     request = fulfilment.request
     _ensure_started(fulfilment)
+    _keep_final(run)
     request.store_results = run.to_json()
     reasons = [f"{report.store} failed: {report.error}" for report in failed]
     if left:

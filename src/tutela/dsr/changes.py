@@ -8,6 +8,13 @@ or as a data category (``user.contact.phone_number``); at most
 characters, values of at most :data:`MAX_VALUE` characters on one line. The
 values are personal data: they travel sealed in the request's details
 (:mod:`tutela.dsr.envelope`) and no error message repeats them.
+
+Intake cannot look into the stores, so :func:`scope_for_changes` guesses from the
+reference alone whether a change touches contact data (the category
+``user.contact`` or below it, or a name such as ``customers.email``) and then
+raises the scope to ``contact_data``: the old address is alerted and the grace
+period applies. The guess only ever raises the scope; the fulfilment decides from
+the stores' datasets (:func:`tutela.dsr.rectify.screen_changes`).
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ __all__ = [
     "changes_from_lines",
     "check_changes",
     "details_of",
+    "is_contact_category",
+    "looks_like_contact",
     "scope_for_changes",
 ]
 
@@ -36,7 +45,38 @@ MAX_CHANGES: Final = 20
 MAX_REFERENCE: Final = 120
 MAX_VALUE: Final = 500
 CHANGE_TYPES: Final = frozenset({RequestType.RECTIFICATION, RequestType.CORRECT})
-CONTACT_CATEGORY: Final = "user.contact."
+CONTACT_CATEGORY: Final = "user.contact"
+CONTACT_WORDS: Final = frozenset(
+    {
+        "email",
+        "emails",
+        "mail",
+        "emailaddress",
+        "phone",
+        "phones",
+        "telephone",
+        "tel",
+        "mobile",
+        "cell",
+        "fax",
+        "address",
+        "addresses",
+        "street",
+        "postal",
+        "postcode",
+        "zip",
+        "city",
+        "contact",
+        "telefon",
+        "handy",
+        "adresse",
+        "strasse",
+        "plz",
+    }
+)
+"""Words of a reference that make :func:`looks_like_contact` treat it as contact data."""
+_CAMEL: Final = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_WORDS: Final = re.compile(r"[^a-z0-9]+")
 _REFERENCE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
 _EXAMPLE: Final = "user.contact.phone_number: +49 30 1234567"
 
@@ -134,9 +174,27 @@ def changes_from_lines(text: str) -> dict[str, str] | None:
     return found or None
 
 
+def is_contact_category(category: str) -> bool:
+    """Whether ``category`` is ``user.contact`` or one below it (``user.contact.email``)."""
+    return category == CONTACT_CATEGORY or category.startswith(CONTACT_CATEGORY + ".")
+
+
+def looks_like_contact(reference: str) -> bool:
+    """Whether a reference names contact data by its category or by its words.
+
+    ``user.contact.email``, ``customers.email``, ``crm.mobilePhone`` and
+    ``kunden.strasse`` do; ``customers.last_name`` does not. A guess from the name
+    alone: it may say yes too often (one alert more), which is the safe side.
+    """
+    if is_contact_category(reference):
+        return True
+    words = _WORDS.split(_CAMEL.sub("_", reference).lower())
+    return not CONTACT_WORDS.isdisjoint(words)
+
+
 def scope_for_changes(scope: Scope, changes: Mapping[str, str] | None) -> Scope:
-    """``contact_data`` when a change names a contact category (V-3: the old channel is told)."""
-    if scope is Scope.GENERAL and changes and any(k.startswith(CONTACT_CATEGORY) for k in changes):
+    """``contact_data`` when a change looks like contact data (V-3: the old channel is told)."""
+    if scope is Scope.GENERAL and changes and any(looks_like_contact(k) for k in changes):
         return Scope.CONTACT_DATA
     return scope
 

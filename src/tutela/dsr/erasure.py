@@ -38,6 +38,7 @@ from tutela.dsr.envelope import open_details, shred
 from tutela.dsr.fulfilment import Fulfilment, handles
 from tutela.dsr.person import person_of
 from tutela.dsr.progress import answer_channel, answer_run, load_progress, run_stores
+from tutela.dsr.rectify import screen_changes
 from tutela.dsr.tasks import await_tasks, close_tasks
 from tutela.dsr.terms import RequestType
 from tutela.dsr.workflow import SYSTEM_ACTOR
@@ -179,6 +180,9 @@ def fulfil_rectification(fulfilment: Fulfilment) -> None:
     on_file = answer_channel(fulfilment, run, person.subject)  # the address may be changed
     if not changes:
         run.unhandled.append("no changes named: staff must enter the fields and new values")
+    screened = screen_changes(fulfilment.stores, changes, request.scope)
+    run.unhandled.extend(screened.held())  # refused, or contact data without the alert
+    changes = screened.apply
     known_by_store: dict[str, list[str]] = dict(run.extra.get(RECTIFIED) or {})
     run.extra[RECTIFIED] = known_by_store  # the same dict: a checkpoint carries it
 

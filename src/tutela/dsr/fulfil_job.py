@@ -5,10 +5,9 @@ Importing this module registers the job and the handlers shipped with Tutela
 the staff queue (logged, no extra audit row). When a store is down or answers with
 an error, the job's work rolls back, the request is marked ``in_progress`` with
 ``last_error`` in a short transaction of its own, and the error is raised again
-so the job is retried later. When the handler says which stores answered before
-one was down (:class:`~tutela.dsr.progress.StoresDown`), their results and the
-sealed answer address are written in that same transaction, so the retry does
-not ask those stores again.
+so the job is retried later. The stores that already answered and the sealed
+answer address are recorded by :mod:`tutela.dsr.progress` whenever the job's work
+rolls back, so the retry does not ask those stores again.
 """
 
 from __future__ import annotations
@@ -30,7 +29,6 @@ from tutela.dsr.fulfilment import FULFIL_JOB, Fulfilment, grace_until, handler_f
 from tutela.dsr.jobs import installed_runtime
 from tutela.dsr.models import DsrRequest
 from tutela.dsr.notices import DsrRuntime
-from tutela.dsr.progress import StoresDown
 from tutela.dsr.terms import Status
 from tutela.dsr.workflow import SYSTEM_ACTOR, start
 from tutela.errors import InvalidInput
@@ -53,7 +51,9 @@ log = logging.getLogger(__name__)
 
 def run_fulfilment(session: Session, *, request_id: int, runtime: DsrRuntime, clock: Clock) -> None:
     """Carry out one verified request (see the module text); a store error is raised."""
-    request = session.get(DsrRequest, request_id)
+    # the row lock makes staff actions (deny, notes) wait for this run, and a second
+    # fulfil job of the same request wait and then see the request's new status
+    request = session.get(DsrRequest, request_id, with_for_update=True, populate_existing=True)
     if request is None or request.status not in _READY:
         return
     handler = handler_for(request.request_type)
@@ -65,7 +65,7 @@ def run_fulfilment(session: Session, *, request_id: int, runtime: DsrRuntime, cl
             request.request_type,
         )
         return
-    until = grace_until(request, settings=runtime.settings, now=clock.now())
+    until = grace_until(session, request, settings=runtime.settings, now=clock.now())
     if until is not None:  # V-3's alert went out; the person may still stop it
         raise Postpone(until, f"request {request.id}: grace period after the change alert")
     fulfilment = Fulfilment(
@@ -96,8 +96,6 @@ def _record_error(session: Session, *, request_id: int, error: Exception, clock:
             return
         if request.status == Status.VERIFIED.value:
             start(own, request=request, actor=SYSTEM_ACTOR, clock=clock)
-        if isinstance(error, StoresDown):
-            request.store_results = error.checkpoint
         request.last_error = text
 
 

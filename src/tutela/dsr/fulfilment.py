@@ -14,17 +14,21 @@ its verification (:func:`grace_until`).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from sqlalchemy.orm import Session
 
+from tutela.audit import entries
 from tutela.clock import Clock
 from tutela.config import Settings
 from tutela.connectors import Connector
+from tutela.dsr.events import NoticeSent
 from tutela.dsr.models import DsrRequest
 from tutela.dsr.notices import DsrRuntime
+from tutela.dsr.queue import Notice
 from tutela.dsr.terms import Assurance, RequestType, Status, required_assurance
 from tutela.errors import ConfigurationError
 from tutela.jobs import enqueue
@@ -42,6 +46,8 @@ __all__ = [
 FULFIL_JOB: Final = "dsr.fulfil"
 FULFIL_ATTEMPTS: Final = 20
 """A store that is down for a while must not end the request: retries back off for hours."""
+ALERT_PENDING_RECHECK: Final = dt.timedelta(minutes=5)
+"""How long an erasure waits before it looks again for its change alert."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,12 +89,17 @@ def handler_for(request_type: RequestType | str) -> Handler | None:
     return _handlers.get(RequestType(request_type))
 
 
-def grace_until(request: DsrRequest, *, settings: Settings, now: dt.datetime) -> dt.datetime | None:
+def grace_until(
+    session: Session, request: DsrRequest, *, settings: Settings, now: dt.datetime
+) -> dt.datetime | None:
     """Until when a verified erasure or contact-data change waits, or ``None`` to go ahead.
 
     V-3 alerts the address on file when such a request is confirmed; the
-    ``dsr_change_grace_hours`` after verification give that person time to stop it
-    (staff deny the request). Other types, and requests staff have started, go at once.
+    ``dsr_change_grace_hours`` after the alert went out give that person time to
+    stop it (staff deny the request). While the alert has not been sent yet, the
+    request waits :data:`ALERT_PENDING_RECHECK` at a time. Without an address on
+    file to alert, the period counts from the verification. Other types, and
+    requests staff have started, go at once.
     """
     if settings.dsr_change_grace_hours == 0 or request.verified_at is None:
         return None
@@ -96,8 +107,23 @@ def grace_until(request: DsrRequest, *, settings: Settings, now: dt.datetime) ->
         return None
     if required_assurance(request.request_type, request.scope) is not Assurance.CHANNEL_AND_NOTICE:
         return None
-    until = request.verified_at + dt.timedelta(hours=settings.dsr_change_grace_hours)
+    alert = _change_alert(session, request)
+    if alert is None:
+        return now + ALERT_PENDING_RECHECK
+    sent_at, delivered = alert
+    start = sent_at if delivered else request.verified_at
+    until = start + dt.timedelta(hours=settings.dsr_change_grace_hours)
     return until if now < until else None
+
+
+def _change_alert(session: Session, request: DsrRequest) -> tuple[dt.datetime, bool] | None:
+    """When the change alert was recorded, and whether it reached an address (or ``None``)."""
+    found = entries(session, action=NoticeSent.action, target=f"dsr:{request.id}", limit=50)
+    for entry in found:  # newest first
+        payload = json.loads(entry.payload)
+        if payload.get("notice") == Notice.CHANGE_ALERT.value:
+            return entry.occurred_at, bool(payload.get("delivered"))
+    return None
 
 
 def enqueue_fulfilment(session: Session, *, request_id: int, clock: Clock) -> None:

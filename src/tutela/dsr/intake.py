@@ -221,12 +221,12 @@ def _store(
         legal_deadline=dates.legal,
         flagged=flag is not None,
     )
-    emit(session, event, actor=actor, clock=clock)
     if channel is Channel.IN_APP:
         # signed in and verified, through the operator's key: no timing to hide (V-6 is
         # about the public channels), so the request is matched and queued at once
-        accept_verified(session, request=request, clock=clock)
+        accept_verified(session, request=request, clock=clock, first=event, actor=actor)
     else:
+        emit(session, event, actor=actor, clock=clock)
         enqueue_intake(session, request_id=request.id, clock=clock)
     ensure_sweep(session, clock=clock)
     return request

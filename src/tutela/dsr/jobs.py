@@ -193,11 +193,17 @@ def run_intake(session: Session, *, request_id: int, runtime: DsrRuntime, clock:
 def run_notice(
     session: Session, *, request_id: int, notice: Notice, runtime: DsrRuntime, clock: Clock
 ) -> None:
-    """Mail one notice about the request to the channel on file (or record that there is none)."""
-    request = session.get(DsrRequest, request_id)
+    """Mail one notice about the request to the channel on file (or record that there is none).
+
+    For a code, the request's row is locked first (``SELECT … FOR UPDATE``; SQLite's
+    writers take the database lock at ``BEGIN``): two workers cannot both count the
+    codes issued so far and both pass the limits of :func:`may_send_code`.
+    """
+    wants_code = notice is Notice.CODE
+    request = session.get(DsrRequest, request_id, with_for_update=True if wants_code else None)
     if request is None:
         return
-    if notice is Notice.CODE and not may_send_code(session, request=request, clock=clock):
+    if wants_code and not may_send_code(session, request=request, clock=clock):
         return
     subject = None if request.subject_id is None else session.get(Subject, request.subject_id)
     on_file = find_on_file(session, request=request, subject=subject, runtime=runtime)

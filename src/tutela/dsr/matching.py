@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from tutela.audit import emit
+from tutela.audit import DomainEvent
+from tutela.audit.trail import emit_many
 from tutela.clock import Clock
 from tutela.dsr.events import RequestMatched
 from tutela.dsr.fulfilment import enqueue_fulfilment
@@ -39,15 +40,25 @@ def match_subject(session: Session, request: DsrRequest) -> Subject | None:
     return subject
 
 
-def accept_verified(session: Session, *, request: DsrRequest, clock: Clock) -> Subject | None:
+def accept_verified(
+    session: Session,
+    *,
+    request: DsrRequest,
+    clock: Clock,
+    first: DomainEvent | None = None,
+    actor: str = SYSTEM_ACTOR,
+) -> Subject | None:
     """Match a request verified on arrival and queue its work; return the subject found.
 
     Runs in the caller's transaction and touches no connected store, so the
-    caller may be the request path of an authenticated in-app submission.
+    caller may be the request path of an authenticated in-app submission, which
+    passes its ``dsr.received`` event as ``first``: both go into the audit trail as
+    one run, by ``actor``.
     """
     subject = match_subject(session, request)
-    event = RequestMatched(request_id=request.id, subject_id=request.subject_id)
-    emit(session, event, actor=SYSTEM_ACTOR, clock=clock)
+    matched = RequestMatched(request_id=request.id, subject_id=request.subject_id)
+    events: list[DomainEvent] = [matched] if first is None else [first, matched]
+    emit_many(session, events, actor=actor, clock=clock)
     if required_assurance(request.request_type, request.scope) is Assurance.CHANNEL_AND_NOTICE:
         # queued first, so it reaches the address on file before an erasure removes it
         enqueue_notice(session, request_id=request.id, notice=Notice.CHANGE_ALERT, clock=clock)

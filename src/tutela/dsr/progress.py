@@ -1,20 +1,26 @@
 """Where a fulfilment stands between its runs: the stores' kept results and the answer address.
 
 Each store writes in a transaction of its own, so a store that answered has
-committed its part even when a later store is down and the job's own work rolls
-back. The request therefore keeps, in ``store_results``:
+committed its part even when the job's own work rolls back later. The request
+therefore keeps, in ``store_results``:
 
-* ``kept`` — the stores whose results are final. A run that meets a store that
-  is down raises :class:`StoresDown` carrying the results so far; the fulfilment
-  job writes them in a transaction of its own, and the retry runs only the
-  stores not kept (an erased store run again would find nothing and report
-  nothing). A request waiting for manual tasks keeps every store the same way.
+* ``kept`` — the stores whose results are final; a retry runs only the stores
+  not kept (an erased store run again would find nothing and report nothing).
 * ``answer_to`` — the address to answer at, looked up once before anything is
   erased or changed (an erased store no longer names the person) and sealed
   under the request's own key; it is dropped when the answer goes out.
 
-Stores not kept (none of the above, such as a processor's webhook waiting for
-its confirmation) are asked again on every run, as before.
+Both are written whenever the job's transaction ends without committing once
+:func:`run_stores` has started — whatever ended it: a store that is down
+(:class:`StoresDown`), a store error, an error in Tutela's own part or the
+answer mail, a failed commit, or the job's lease lost to another worker. They
+are written in a short transaction of their own right after the job's work was
+rolled back: while the job runs, its transaction holds SQLite's only write lock
+and (on PostgreSQL) the request row, so nothing can be written beside it. A
+worker process killed outright (power loss, ``kill -9``) writes nothing; its
+retry asks every store again. A request waiting for manual tasks, or held for
+staff or a processor, keeps its final stores the same way
+(:func:`~tutela.dsr.answers.hold_open`).
 """
 
 from __future__ import annotations
@@ -22,9 +28,13 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
 
 from tutela.connectors import (
     Action,
@@ -36,11 +46,12 @@ from tutela.connectors import (
     StoreUnavailable,
 )
 from tutela.crypto import DecryptionError, MasterKey, decrypt, encrypt, unwrap_key
-from tutela.dsr.answers import Run, answer, channel_of
+from tutela.dsr.answers import KEPT, Run, answer, channel_of
 from tutela.dsr.fulfilment import Fulfilment
 from tutela.dsr.models import DsrRequest
 from tutela.dsr.notices import OnFile
 from tutela.dsr.terms import Outcome as RequestOutcome
+from tutela.dsr.terms import Status as RequestStatus
 from tutela.subjects import Subject
 
 __all__ = [
@@ -52,6 +63,7 @@ __all__ = [
     "answer_run",
     "keep_stores",
     "load_progress",
+    "merge_checkpoint",
     "open_answer_to",
     "report_of",
     "run_stores",
@@ -59,10 +71,14 @@ __all__ = [
 ]
 
 ANSWER_TO: Final = "answer_to"
-KEPT: Final = "kept"
 MAX_ERROR: Final = 500
 MAX_REASON: Final = 2000
 _ANSWER_CONTEXT: Final = b"tutela/v1/dsr\x00answer_to"
+_WATCH: Final = "tutela.dsr.progress.watch"
+_LISTENING: Final = "tutela.dsr.progress.listening"
+_OPEN: Final = (RequestStatus.VERIFIED.value, RequestStatus.IN_PROGRESS.value)
+
+log = logging.getLogger(__name__)
 
 Work = Callable[[Connector], list[StoreReport]]
 
@@ -158,12 +174,18 @@ def run_stores(fulfilment: Fulfilment, progress: Progress, run: Run, work: Work)
     """Add to ``run`` the kept reports and ``work`` on every other store; raise when one is down.
 
     A store that is down raises :class:`StoresDown` once every store was tried;
-    its ``checkpoint`` keeps the stores that answered.
+    its ``checkpoint`` keeps the stores that answered. From here on until the
+    job's transaction ends, the stores that answered and the sealed answer
+    address are written even when that transaction does not commit (see the
+    module text).
     """
+    watch = _watch(fulfilment.session, request_id=fulfilment.request.id)
+    watch.checkpoint = _checkpoint(run)  # the sealed address, before the first store runs
     configured = {store.name for store in fulfilment.stores}
     for store in fulfilment.stores:
         kept = progress.kept.get(store.name)
         run.reports.extend(kept if kept is not None else work(store))
+        watch.checkpoint = _checkpoint(run)
     for name, reports in progress.kept.items():
         if name not in configured:  # removed from the stores file since: its part is done
             run.reports.extend(reports)
@@ -176,6 +198,93 @@ def run_stores(fulfilment: Fulfilment, progress: Progress, run: Run, work: Work)
             "tried again (stores that answered are not asked again).",
             checkpoint=run.to_json(),
         )
+
+
+# --- keeping what the stores did when the job's work rolls back ---------------------------------
+
+
+@dataclass
+class _Watch:
+    """What to write if the job's transaction ends without committing."""
+
+    request_id: int
+    checkpoint: str = "{}"
+
+
+def _checkpoint(run: Run) -> str:
+    """``run`` as ``store_results`` with every store that answered kept."""
+    copy = Run(reports=list(run.reports), unhandled=list(run.unhandled), extra=dict(run.extra))
+    keep_stores(copy)
+    return copy.to_json()
+
+
+def _watch(session: Session, *, request_id: int) -> _Watch:
+    """The watch of ``session``'s current transaction, listening once per session."""
+    if not session.info.get(_LISTENING):
+        event.listen(session, "after_commit", _committed)
+        event.listen(session, "after_transaction_end", _ended)
+        session.info[_LISTENING] = True
+    found = session.info.get(_WATCH)
+    if not isinstance(found, _Watch) or found.request_id != request_id:
+        found = _Watch(request_id)
+        session.info[_WATCH] = found
+    return found
+
+
+def _committed(session: Session) -> None:
+    if not session.in_nested_transaction():  # the job's work committed: nothing to keep apart
+        session.info.pop(_WATCH, None)
+
+
+def _ended(session: Session, transaction: SessionTransaction) -> None:
+    """The job's transaction ended without a commit: write the checkpoint on its own."""
+    if transaction.nested or transaction.parent is not None:
+        return  # a savepoint: the job's transaction (and its locks) is still there
+    watch = session.info.pop(_WATCH, None)
+    if not isinstance(watch, _Watch):
+        return
+    try:
+        with Session(bind=session.get_bind()) as own, own.begin():
+            request = own.get(DsrRequest, watch.request_id, with_for_update=True)
+            if request is not None and request.status in _OPEN:
+                request.store_results = merge_checkpoint(request.store_results, watch.checkpoint)
+    except Exception:  # the job's own error is what the worker reports; this one is logged
+        log.exception("request %s: the stores' results could not be kept", watch.request_id)
+
+
+def _data(text: str | None) -> dict[str, Any]:
+    try:
+        data = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def merge_checkpoint(current: str | None, checkpoint: str) -> str:
+    """``current`` ``store_results`` with the stores ``checkpoint`` keeps that it does not.
+
+    What was written meanwhile wins (a processor's confirmation, a closed task):
+    stores kept in ``current`` keep their entries, and other keys are only added.
+    Per-store maps (the fields each store knew) get the newly kept stores' items.
+    """
+    data, ours = _data(current), _data(checkpoint)
+    kept = {str(name) for name in data.get(KEPT) or ()}
+    new = {str(name) for name in ours.get(KEPT) or ()} - kept
+    stores = [e for e in data.get("stores") or () if isinstance(e, dict)]
+    stores = [e for e in stores if e.get("store") not in new]
+    stores.extend(
+        e for e in ours.get("stores") or () if isinstance(e, dict) and e.get("store") in new
+    )
+    data["stores"] = stores  # a list even when none answered: the sealed address is read back
+    data[KEPT] = sorted(kept | new)
+    for key, value in ours.items():
+        if key in ("stores", KEPT):
+            continue
+        if key not in data:
+            data[key] = value
+        elif key != ANSWER_TO and isinstance(value, dict) and isinstance(data[key], dict):
+            data[key].update({name: item for name, item in value.items() if name in new})
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 # --- the address to answer at -------------------------------------------------------------------

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from tutela.calendar import GERMAN_TIME
 from tutela.clock import Clock
-from tutela.jobs import enqueue
+from tutela.jobs import enqueue, ensure_job
 
 __all__ = [
     "INTAKE_JOB",
@@ -90,7 +90,7 @@ def ensure_sweep(session: Session, *, clock: Clock) -> None:
     """Make sure the next daily sweep is queued (one job per day, by idempotency key)."""
     run_at = next_sweep_at(clock.now())
     day = run_at.astimezone(GERMAN_TIME).date().isoformat()
-    enqueue(
+    ensure_job(
         session,
         kind=SWEEP_JOB,
         payload={"day": day},

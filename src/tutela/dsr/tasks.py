@@ -18,14 +18,18 @@ with the store and the reason named.
 Evidence and reasons are kept in ``store_results`` and as the audit entry's
 ``reason``, never in the event payload (ids, store and operation only). They are
 the proof that the step was taken and must outlive the erasure of the person, so
-they may not hold personal data: a text with an e-mail address or the identity
-the request names is refused, and the form says so.
+they may not hold personal data (:func:`personal_data_in`): a text with an e-mail
+address, with any identity of the person (compared without regard to case, phone
+numbers by their digits), or with a run of seven or more digits is refused, and
+the form says why. Seven, because a phone number written with its area code has
+at least seven digits, and a bare digit string cannot be told from one; shorter
+numbers, counts and dates (2026-03-02, 02.03.2026) pass, and longer ticket or file
+numbers pass when letters lead them (T-4711, INC0012345).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final
 
@@ -37,10 +41,11 @@ from tutela.clock import Clock
 from tutela.connectors.builtin.manual import MAX_EVIDENCE, check_evidence, confirmed_report
 from tutela.crypto import MasterKey
 from tutela.dsr.answers import Run
-from tutela.dsr.envelope import open_identity
 from tutela.dsr.events import request_target
+from tutela.dsr.evidence import personal_data_in
 from tutela.dsr.fulfilment import FULFIL_ATTEMPTS, FULFIL_JOB, Fulfilment
 from tutela.dsr.models import DsrRequest
+from tutela.dsr.person import person_of
 from tutela.dsr.progress import keep_stores
 from tutela.dsr.terms import Status
 from tutela.dsr.workflow import SYSTEM_ACTOR, start
@@ -59,6 +64,7 @@ __all__ = [
     "await_tasks",
     "close_tasks",
     "confirm_task",
+    "personal_data_in",
     "task_not_done",
     "tasks_of",
     "waiting_text",
@@ -68,7 +74,6 @@ TASKS: Final = "tasks"
 OPEN: Final = "open"
 DONE: Final = "done"
 NOT_DONE: Final = "not_done"
-_EMAIL: Final = re.compile(r"[^\s@<>()]+@[^\s@<>()]+\.[^\s@<>()]+")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -240,20 +245,17 @@ def close_tasks(run: Run) -> list[dict[str, str]]:
 # --- staff closing a task -----------------------------------------------------------------------
 
 
-def _plain_text(text: str, *, field: str, request: DsrRequest, master: MasterKey) -> None:
+def _plain_text(
+    session: Session, text: str, *, field: str, request: DsrRequest, master: MasterKey
+) -> None:
     """Refuse a text that names the person: it stays in the audit trail for good."""
-    why = None
-    if _EMAIL.search(text):
-        why = "it contains an e-mail address"
-    else:
-        identity = open_identity(request, master=master)
-        named = rf"(?<!\w){re.escape(identity)}(?!\w)" if identity else None
-        if named is not None and re.search(named, text, flags=re.IGNORECASE):
-            why = "it contains the identity the request names"
+    identities = person_of(session, request=request, master=master).identities
+    why = personal_data_in(text, identities)
     if why is not None:
         raise InvalidInput(
             f"{field}: {why}. The text is kept in the audit trail for good, so describe "
-            "what was done without personal data (for example by a file or ticket number).",
+            "what was done without personal data; refer to tickets or files by a number "
+            "that starts with letters, such as T-4711, and write dates like 2026-03-02.",
             field=field,
             problem="personal_data",
         )
@@ -347,7 +349,7 @@ def confirm_task(
 ) -> Task:
     """Staff did the task of ``store``; ``evidence`` says what and where (no personal data)."""
     text = check_evidence(evidence)
-    _plain_text(text, field="evidence", request=request, master=master)
+    _plain_text(session, text, field="evidence", request=request, master=master)
     return _close(
         session, request=request, store=store, state=DONE, text=text, actor=actor, clock=clock
     )
@@ -365,7 +367,7 @@ def task_not_done(
 ) -> Task:
     """The task of ``store`` cannot be done; ``reason`` is told to the person in the answer."""
     text = _reason(reason)
-    _plain_text(text, field="reason", request=request, master=master)
+    _plain_text(session, text, field="reason", request=request, master=master)
     return _close(
         session, request=request, store=store, state=NOT_DONE, text=text, actor=actor, clock=clock
     )

@@ -110,11 +110,17 @@ class DueRequest:
     overdue: bool
 
 
-def get_request(session: Session, *, reference: str) -> DsrRequest:
-    """The request with this reference; :class:`NotFound` otherwise."""
-    request = session.scalars(
-        select(DsrRequest).where(DsrRequest.reference == reference.strip().upper())
-    ).one_or_none()
+def get_request(session: Session, *, reference: str, lock: bool = False) -> DsrRequest:
+    """The request with this reference; :class:`NotFound` otherwise.
+
+    ``lock`` takes the row lock for the transaction (PostgreSQL), so a staff action
+    and a running fulfilment of the same request take turns instead of overwriting
+    each other's status.
+    """
+    query = select(DsrRequest).where(DsrRequest.reference == reference.strip().upper())
+    if lock:
+        query = query.with_for_update()
+    request = session.scalars(query.execution_options(populate_existing=True)).one_or_none()
     if request is None:
         raise NotFound(
             "reference: there is no request with this reference; check it against the "

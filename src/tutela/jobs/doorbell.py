@@ -17,12 +17,13 @@ import threading
 from typing import Any, Final
 
 from sqlalchemy import Engine, event, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 log = logging.getLogger(__name__)
 
 CHANNEL: Final = "tutela_jobs"
 _ARMED: Final = "tutela.jobs.doorbell"
+_LISTENING: Final = "tutela.jobs.doorbell.listening"
 _RECONNECT_SECONDS: Final = 2.0
 
 
@@ -60,24 +61,31 @@ def ring_on_commit(session: Session) -> None:
     """Ring :data:`BELL` (and, on PostgreSQL, notify other processes) when ``session`` commits.
 
     Called by ``enqueue``; arming a session twice in one transaction does nothing
-    more. A rollback sends nothing to other processes; the local bell may ring at
-    the session's next commit, which only makes a worker look once more.
+    more. Releasing a savepoint is not the commit: the bell rings only when the
+    outermost transaction commits. A rollback of the outermost transaction
+    disarms the session (and PostgreSQL drops the notification with it).
     """
     if session.info.get(_ARMED):
         return
     session.info[_ARMED] = True
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
+    if not session.info.get(_LISTENING):
+        session.info[_LISTENING] = True
+        event.listen(session, "after_commit", _committed)
+        event.listen(session, "after_soft_rollback", _rolled_back)
 
-    def rang(committed: Session) -> None:
-        committed.info.pop(_ARMED, None)
+
+def _committed(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint was released; the work is not visible yet
+    if session.info.pop(_ARMED, None):
         BELL.ring()
 
-    def rolled_back(aborted: Session, _previous: object) -> None:
-        aborted.info.pop(_ARMED, None)
 
-    event.listen(session, "after_commit", rang, once=True)
-    event.listen(session, "after_soft_rollback", rolled_back, once=True)
+def _rolled_back(session: Session, previous: SessionTransaction) -> None:
+    if previous.parent is None and not previous.nested:
+        session.info.pop(_ARMED, None)
 
 
 class Listener:
@@ -91,10 +99,16 @@ class Listener:
         self.engine, self.stop, self.bell = engine, stop, bell
 
     def _connect(self) -> Any:
-        import psycopg
-
-        args, kwargs = self.engine.dialect.create_connect_args(self.engine.url)
-        return psycopg.connect(*args, **kwargs, autocommit=True)
+        """A connection made the way the engine makes them (URL, connect_args, creator),
+        taken out of the pool for good and switched to autocommit."""
+        raw = self.engine.raw_connection()
+        conn = raw.driver_connection
+        raw.detach()
+        if conn is None:  # pragma: no cover - a pooled connection always has its driver's
+            raise RuntimeError("the engine gave a connection without a driver connection")
+        conn.rollback()
+        conn.autocommit = True
+        return conn
 
     def run(self) -> None:
         while not self.stop.is_set():

@@ -75,6 +75,50 @@ def enqueue(
     return existing
 
 
+def ensure_job(
+    session: Session,
+    *,
+    kind: str,
+    payload: dict[str, Any],
+    clock: Clock,
+    idempotency_key: str,
+    run_after: dt.datetime | None = None,
+    max_attempts: int = 5,
+) -> bool:
+    """Add the job unless one with ``idempotency_key`` exists; ``True`` if it was added.
+
+    :func:`enqueue` without handing back the job: for work queued again and again
+    under one key (a daily sweep), one statement instead of two once it exists.
+    """
+    _check_request(kind=kind, key=idempotency_key, run_after=run_after, attempts=max_attempts)
+    if session.get_bind().dialect.name not in ("postgresql", "sqlite"):
+        enqueue(
+            session,
+            kind=kind,
+            payload=payload,
+            clock=clock,
+            idempotency_key=idempotency_key,
+            run_after=run_after,
+            max_attempts=max_attempts,
+        )
+        return True
+    now = clock.now()
+    values: dict[str, Any] = {
+        "kind": kind,
+        "payload": json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False),
+        "idempotency_key": idempotency_key,
+        "status": JobStatus.QUEUED.value,
+        "attempts": 0,
+        "max_attempts": max_attempts,
+        "run_after": run_after or now,
+        "created_at": now,
+    }
+    added = _insert_unless_key_exists(session, values)
+    if added is not None:
+        ring_on_commit(session)
+    return added is not None
+
+
 def _check_request(
     *, kind: str, key: str | None, run_after: dt.datetime | None, attempts: int
 ) -> None:
@@ -169,13 +213,18 @@ def claim(session: Session, *, worker_id: str, clock: Clock, lease: dt.timedelta
 
 def bury_abandoned(session: Session, *, clock: Clock) -> int:
     """Mark dead the running jobs whose last attempt's lease expired; return how many."""
-    statement = (
-        update(Job)
+    abandoned = (
+        select(Job.id)
         .where(
             Job.status == JobStatus.RUNNING.value,
             Job.locked_until < clock.now(),
             Job.attempts >= Job.max_attempts,
         )
+        .with_for_update(skip_locked=True)  # a handler still running holds its row: skip it
+    )
+    statement = (
+        update(Job)
+        .where(Job.id.in_(abandoned))
         .values(
             status=JobStatus.DEAD.value,
             finished_at=clock.now(),

@@ -16,6 +16,7 @@ import datetime as dt
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Final
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
@@ -29,10 +30,11 @@ from tutela.connectors.builtin.sql_erase import (
     mark,
     plan_store,
 )
+from tutela.connectors.builtin.sql_errors import described as _described
 from tutela.connectors.builtin.sql_schema import BoundSchema, bind_schema
 from tutela.connectors.builtin.sql_walk import Walk, pack, release_shared, where_clause
-from tutela.connectors.dataset import Dataset
-from tutela.connectors.denylist import RowRedactor, verdicts_for
+from tutela.connectors.dataset import Dataset, FieldSpec, TableSpec
+from tutela.connectors.denylist import RowRedactor, secret_reason, verdicts_for
 from tutela.connectors.identities import IdentitySet
 from tutela.connectors.report import Action, Operation, Outcome, StoreReport
 from tutela.connectors.strategy import ErasureKey
@@ -51,6 +53,8 @@ _CONNECTION_ERRORS = (
     sa_exc.DisconnectionError,
     sa_exc.TimeoutError,
 )
+_CONTACT_KINDS: Final = frozenset({"email", "phone"})
+"""Identity kinds that are contact data: a rectification may set them."""
 _NO_RESTRICTION = (
     "the table has no restriction column, so its rows cannot be marked; add one to the "
     "dataset (restriction:) or restrict them by hand"
@@ -62,12 +66,6 @@ class _Ready:
     engine: Engine
     schema: BoundSchema
     plans: Mapping[str, TablePlan]
-
-
-def _first_line(error: BaseException) -> str:
-    original = getattr(error, "orig", None) or error
-    text = str(original).strip().splitlines()
-    return text[0] if text else type(original).__name__
 
 
 class SqlConnector:
@@ -116,7 +114,7 @@ class SqlConnector:
     def _unavailable(self, error: BaseException) -> StoreUnavailable:
         return StoreUnavailable(
             f"The store {self._name!r} at {self._shown_url()} cannot be reached: "
-            f"{_first_line(error)}. "
+            f"{_described(error)}. "
             "Check that the database is running and the URL is right; the request can be "
             "retried.",
             store=self._name,
@@ -210,7 +208,7 @@ class SqlConnector:
             raise self._unavailable(error) from error
         except sa_exc.SQLAlchemyError as error:
             raise StoreError(
-                f"Reading from the store {self._name!r} failed: {_first_line(error)}.",
+                f"Reading from the store {self._name!r} failed: {_described(error)}.",
                 store=self._name,
             ) from error
         finally:
@@ -259,10 +257,10 @@ class SqlConnector:
                 ]
                 outcomes = shared + work(conn, walk, state, step)
         except _CONNECTION_ERRORS as error:
-            text = f"{step[-1]} failed, nothing was changed: {_first_line(error)}"
+            text = f"{step[-1]} failed, nothing was changed: {_described(error)}"
             return StoreReport.failure(self._name, operation, text, retryable=True)
         except sa_exc.SQLAlchemyError as error:
-            text = f"{step[-1]} failed, nothing was changed: {_first_line(error)}"
+            text = f"{step[-1]} failed, nothing was changed: {_described(error)}"
             return StoreReport.failure(self._name, operation, text)
         return StoreReport.build(self._name, operation, outcomes, rows=walk.found)
 
@@ -309,6 +307,7 @@ class SqlConnector:
         return self._write(Operation.RECTIFY, identities, work, tables=targets)
 
     def _targets(self, changes: Mapping[str, object]) -> dict[str, dict[str, object]]:
+        """Columns to set per table, for ``table.column`` or a category (:meth:`_never_set`)."""
         if not changes:
             raise InvalidInput("No change was given; name at least one field and its new value.")
         targets: dict[str, dict[str, object]] = {}
@@ -316,24 +315,48 @@ class SqlConnector:
             table, _, column = ref.partition(".")
             spec = self._dataset.tables.get(table)
             if spec is not None and column in spec.fields:
-                targets.setdefault(table, {})[column] = value
-                continue
-            matches = [
-                (t.name, f.name)
-                for t in self._dataset.tables.values()
-                for f in t.fields.values()
-                if ref in f.categories
-            ]
-            if not matches and not ref.startswith("user."):
+                matches = [(spec, spec.fields[column])]
+            else:
+                matches = [
+                    (t, f)
+                    for t in self._dataset.tables.values()
+                    for f in t.fields.values()
+                    if ref in f.categories
+                ]
+            if not matches:
                 raise InvalidInput(
                     f"{ref!r} is neither a field (table.column) nor a category of the dataset "
                     f"{self._dataset.name!r}; use a declared field such as "
                     f"{next(iter(self._dataset.fields_for_category('user')), 'customers.email')}.",
                     field=ref,
                 )
-            for table_name, column_name in matches:
-                targets.setdefault(table_name, {})[column_name] = value
+            for table_spec, field_spec in matches:
+                why = self._never_set(table_spec, field_spec)
+                if why is not None:
+                    raise InvalidInput(
+                        f"{ref!r} names {table_spec.name}.{field_spec.name}, which a request "
+                        f"never sets: {why}. Staff change it by hand if it is wrong.",
+                        field=ref,
+                    )
+                targets.setdefault(table_spec.name, {})[field_spec.name] = value
         return targets
+
+    def _never_set(self, table: TableSpec, spec: FieldSpec) -> str | None:
+        """Why no rectification sets this field: a secret, or a key that is not contact data."""
+        withheld = secret_reason(spec.name, spec)
+        if withheld is not None:
+            return f"it is kept out of access copies ({withheld})"
+        if spec.identity in _CONTACT_KINDS or any(
+            c == "user.contact" or c.startswith("user.contact.") for c in spec.categories
+        ):
+            return None
+        if spec.identity:
+            return f"it identifies the person's records (identity {spec.identity})"
+        ends = {(k.source_table, k.source_column) for k in self._dataset.links}
+        ends |= {(k.target_table, k.target_column) for k in self._dataset.links}
+        if spec.name in table.primary_key or (table.name, spec.name) in ends:
+            return "it links records to each other"
+        return None
 
     def restrict(self, identities: IdentitySet, *, until: dt.date | None) -> StoreReport:
         day = until or dt.date.max

@@ -95,7 +95,7 @@ def _run(
     state = app_state(request)
     try:
         with transaction(state.session_factory) as session:
-            found = get_request(session, reference=reference[:40])
+            found = get_request(session, reference=reference[:40], lock=True)
             action(session, found)
             reference = found.reference
     except ActionError as exc:
