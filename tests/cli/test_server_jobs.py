@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tutela.cli.runtime import Runtime
 from tutela.cli.server import JOB_MODULES, install_job_handlers
 from tutela.config import Settings
@@ -60,3 +62,19 @@ def test_the_demo_connects_a_sample_shop_once(tmp_path: Path) -> None:
             store.close()
     finally:
         runtime.engine.dispose()
+
+
+def test_the_demo_runs_erasures_at_once_unless_told_otherwise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tutela.cli.server import _demo_grace
+
+    monkeypatch.delenv("TUTELA_DSR_CHANGE_GRACE_HOURS")
+    runtime = Runtime(settings=Settings(data_dir=tmp_path))
+    assert runtime.settings.dsr_change_grace_hours == 24
+    _demo_grace(runtime)
+    assert runtime.settings.dsr_change_grace_hours == 0
+    monkeypatch.setenv("TUTELA_DSR_CHANGE_GRACE_HOURS", "6")
+    told = Runtime(settings=Settings(data_dir=tmp_path))
+    _demo_grace(told)
+    assert told.settings.dsr_change_grace_hours == 6

@@ -15,11 +15,12 @@ from tests.dsr.harness import all_text, link_token, mails, run_jobs
 from tutela.clock import FrozenClock
 from tutela.connectors import Connector, IdentitySet, create
 from tutela.connectors.builtin.sql import SqlConnector
-from tutela.connectors.dataset import load_dataset
+from tutela.connectors.dataset import Dataset, load_dataset
 from tutela.connectors.sample import customer_email, example_path
 from tutela.crypto import MasterKey
 from tutela.dsr import DsrRuntime, Receipt, consume_link, get_request
-from tutela.dsr.rectify import WAITING, screen_changes
+from tutela.dsr.erasure import _rectify
+from tutela.dsr.rectify import WAITING, maps, screen_changes
 from tutela.dsr.terms import Scope
 from tutela.errors import InvalidInput
 from tutela.mail import FileOutbox
@@ -260,3 +261,24 @@ def test_a_value_the_store_rejects_is_not_copied_into_the_request(
     else:
         assert "TypeError (a new value cannot be passed to the database" in error
     assert wrong not in all_text(session_factory)  # store results, last error, audit, jobs
+
+
+def test_a_store_that_maps_only_some_fields_gets_them_in_one_call(
+    shop: str, master: MasterKey
+) -> None:
+    """Changing the email first, field by field, would lose the person for the next field."""
+    store = shop_store(shop, master)
+    changes = {
+        "customers.email": "anna.neu@example.org",
+        "customers.last_name": "Neumann",
+        "crm.notes": "elsewhere",  # another store's field
+    }
+    reports, known = _rectify(store, IdentitySet.of(email=ADDRESS), changes)
+    assert known == {"customers.email", "customers.last_name"}
+    assert len(reports) == 1
+    email, last_name = _shop_row(shop, "SELECT email, last_name FROM customers WHERE id = :id")
+    assert (email, last_name) == ("anna.neu@example.org", "Neumann")
+    dataset = getattr(store, "dataset", None)
+    assert isinstance(dataset, Dataset)
+    assert maps(dataset, "customers.email")
+    assert not maps(dataset, "crm.notes")

@@ -220,6 +220,7 @@ def demo(
     declaration_path = init_data_dir(runtime)
     password = _demo_content(runtime, declaration_path)
     _demo_shop(runtime)
+    _demo_grace(runtime)
     base = f"http://{host}:{port}"
     out.print("")
     out.print("[bold]Tutela demo[/]")
@@ -232,9 +233,17 @@ def demo(
     out.print(f"  newsletter sign-up:      {base}/newsletter?purpose=newsletter")
     out.print(f"  privacy requests:        {base}/requests")
     out.print(f"  sample shop customers:   {DEMO_CUSTOMER} … (stores file: stores.yaml)")
+    if runtime.settings.dsr_change_grace_hours == 0:
+        out.print("  erasures run right after confirmation here (grace period 0 in the demo)")
     out.print(f"  mail outbox (files):     {runtime.settings.outbox_dir}")
     out.print("")
     _run_server(runtime, host, port)
+
+
+def _demo_grace(runtime: Runtime) -> None:
+    """In the demo an erasure runs right after confirmation, unless the grace period is set."""
+    if "dsr_change_grace_hours" not in runtime.settings.model_fields_set:
+        runtime.settings.dsr_change_grace_hours = 0
 
 
 DEMO_SHOP_CUSTOMERS = 50

@@ -29,7 +29,7 @@ from typing import Any, Final
 from sqlalchemy.orm import Session
 
 from tutela.clock import Clock
-from tutela.connectors import Connector, IdentitySet, Operation, StoreReport
+from tutela.connectors import Connector, Dataset, IdentitySet, Operation, StoreReport
 from tutela.consent.declarations import current_policy
 from tutela.consent.suppression import is_suppressed
 from tutela.consent.terms import DIRECT_MARKETING
@@ -38,7 +38,7 @@ from tutela.dsr.envelope import open_details, shred
 from tutela.dsr.fulfilment import Fulfilment, handles
 from tutela.dsr.person import person_of
 from tutela.dsr.progress import answer_channel, answer_run, load_progress, run_stores
-from tutela.dsr.rectify import screen_changes
+from tutela.dsr.rectify import maps, screen_changes
 from tutela.dsr.tasks import await_tasks, close_tasks
 from tutela.dsr.terms import RequestType
 from tutela.dsr.workflow import SYSTEM_ACTOR
@@ -149,8 +149,17 @@ def _rectify(
     try:
         return [store.rectify(identities, dict(changes))], set(changes)
     except InvalidInput:
-        pass  # some field is not mapped here: take the fields one by one
-    reports: list[StoreReport] = []
+        pass  # some field is not mapped here
+    dataset = getattr(store, "dataset", None)
+    if isinstance(dataset, Dataset):  # the fields it maps, in one call (an email changed
+        mapped = {k: v for k, v in changes.items() if maps(dataset, k)}  # first would
+        if not mapped:  # otherwise no longer find the person for the next field)
+            return [], set()
+        try:
+            return [store.rectify(identities, mapped)], set(mapped)
+        except InvalidInput:
+            pass
+    reports: list[StoreReport] = []  # a store without a dataset: field by field
     known: set[str] = set()
     for name, value in changes.items():
         try:

@@ -34,7 +34,7 @@ from tutela.connectors.denylist import secret_reason
 from tutela.dsr.changes import is_contact_category, looks_like_contact
 from tutela.dsr.terms import Scope, parse_scope
 
-__all__ = ["CONTACT_KINDS", "WAITING", "Screened", "screen_changes"]
+__all__ = ["CONTACT_KINDS", "WAITING", "Screened", "maps", "screen_changes"]
 
 CONTACT_KINDS: Final = frozenset({"email", "phone"})
 """Identity kinds that are contact data: changing them is a change of contact data."""
@@ -147,6 +147,19 @@ def _datasets(stores: Iterable[Connector]) -> list[Dataset]:
         if isinstance(dataset, Dataset):
             found.append(dataset)
     return found
+
+
+def maps(dataset: Dataset, reference: str) -> bool:
+    """Whether ``dataset`` declares ``reference`` (``table.column``, or a field's category)."""
+    table_name, _, column = reference.partition(".")
+    table = dataset.tables.get(table_name)
+    if table is not None and column in table.fields:
+        return True
+    return any(
+        reference in spec.categories
+        for other in dataset.tables.values()
+        for spec in other.fields.values()
+    )
 
 
 def _judge(datasets: Sequence[Dataset], reference: str) -> Iterator[_Judged]:
