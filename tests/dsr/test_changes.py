@@ -121,6 +121,11 @@ def test_written_lines_read_back_as_the_same_changes(changes: dict[str, str]) ->
         "crm.contact_email",
         "kunden.strasse",
         "addresses.postal_code",
+        "users.phonenumber",  # words run together
+        "users.mobilenumber",
+        "kunden.telefonnummer",
+        "crm.emailadresse",
+        "orders.mailbox_size",  # a false alarm costs one alert more, never one fewer
     ],
 )
 def test_a_change_of_contact_data_raises_the_scope(reference: str) -> None:
@@ -132,7 +137,7 @@ def test_a_change_of_contact_data_raises_the_scope(reference: str) -> None:
 
 @pytest.mark.parametrize(
     "reference",
-    ["user.name.last", "customers.last_name", "user.contactless_payment", "orders.mailbox_size"],
+    ["user.name.last", "customers.last_name", "user.contactless_payment", "orders.total"],
 )
 def test_other_changes_keep_the_scope(reference: str) -> None:
     assert not looks_like_contact(reference)

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.dsr.harness import APP_KEY, KNOWN, load, mails, run_jobs
@@ -14,7 +14,9 @@ from tutela.clock import FrozenClock
 from tutela.config import Settings
 from tutela.crypto import MasterKey
 from tutela.dsr import DsrRuntime, Receipt, deny, get_request, sign_assertion, submit_in_app
+from tutela.dsr.fulfil_job import ALERT_MISSING
 from tutela.dsr.fulfilment import ALERT_PENDING_RECHECK, FULFIL_JOB, grace_until
+from tutela.dsr.queue import NOTICE_JOB
 from tutela.jobs import Job, JobStatus
 from tutela.mail import FileOutbox
 from tutela.storage import transaction
@@ -162,3 +164,29 @@ def test_the_period_counts_from_the_alert_and_waits_for_it(
         assert until == clock.now() + dt.timedelta(hours=24)
         later = clock.now() + dt.timedelta(hours=24)
         assert grace_until(session, request, settings=settings, now=later) is None
+
+
+def test_an_alert_that_never_goes_out_holds_the_erasure_and_says_so(
+    session_factory: sessionmaker[Session],
+    person: Callable[..., int],
+    runtime: DsrRuntime,
+    master: MasterKey,
+    clock: FrozenClock,
+    settings: Settings,
+) -> None:
+    settings.dsr_change_grace_hours = 24
+    subject_id = person(KNOWN, customer_id="K-4711")
+    receipt = file_in_app(session_factory, "erasure", master=master, clock=clock, settings=settings)
+    with transaction(session_factory) as session:  # the mail server was down for good
+        session.execute(
+            update(Job).where(Job.kind == NOTICE_JOB).values(status=JobStatus.DEAD.value)
+        )
+    run_jobs(session_factory, clock)
+    assert load(session_factory, receipt.reference).last_error is None  # not overdue yet
+    clock.advance(dt.timedelta(hours=30))
+    run_jobs(session_factory, clock)
+    request = load(session_factory, receipt.reference)
+    assert request.status == "verified"
+    assert request.last_error == ALERT_MISSING
+    assert not erased(session_factory, subject_id)
+    assert fulfil_job(session_factory).status == JobStatus.QUEUED.value

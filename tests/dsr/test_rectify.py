@@ -74,6 +74,7 @@ REFUSED = {
     "crm.password_reset_token": "its name says it is a secret",
     "crm.login": "its name says it identifies or links records",
     "crm.customer_id": "its name says it identifies or links records",
+    "payment_cards.test_pan": "payment details (",  # shown masked: never set by a request
 }
 
 
@@ -211,13 +212,19 @@ def test_a_rectification_changes_contact_data_only_after_the_alert(
     assert email == (ADDRESS if scope == "general" else ATTACKER)
     with session_factory() as session:
         request = get_request(session, reference=reference)
-        assert request.status == "in_progress"  # staff decide on what was left
-        left = json.loads(request.store_results or "{}")["unhandled"]
-        error = request.last_error or ""
-    assert any(line.startswith("logins.password_hash: refused: a secret") for line in left)
-    assert ("customers.email: " + WAITING in left) is (scope == "general")
-    assert "logins.password_hash" in error
-    assert ATTACKER not in error
+        results = json.loads(request.store_results or "{}")
+        status, outcome = request.status, request.outcome
+        reason, error = request.outcome_reason or "", request.last_error
+    refused = [line for line in results.get("refused", []) if line.startswith("logins.")]
+    assert refused
+    assert refused[0].startswith("logins.password_hash: refused: a secret")
+    if scope == "general":  # the email waits for staff: the old address was not alerted
+        assert status == "in_progress"
+        assert "customers.email: " + WAITING in results["unhandled"]
+        assert ATTACKER not in (error or "")
+    else:  # answered, partially: the refused field is named, never its value
+        assert (status, outcome) == ("completed", "partially_fulfilled")
+        assert "logins.password_hash: refused: a secret" in reason
     stored = all_text(session_factory)
     assert secret not in stored
 

@@ -393,7 +393,7 @@ def test_every_identity_of_the_person_and_phone_like_numbers_are_refused(
             confirm(plain)
 
 
-_SEPARATORS = st.sampled_from(["", "", " ", "-", "/", " / "])
+_SEPARATORS = st.sampled_from(["", "", " ", "-", "/", " / ", ".", ") "])
 
 
 @given(
@@ -422,3 +422,9 @@ def test_dates_short_numbers_and_lettered_tickets_pass(
 ) -> None:
     text = f"{prefix}{ticket} closed on {day.isoformat()} ({day:%d.%m.%Y}); {short} rows removed"
     assert personal_data_in(text, IdentitySet()) is None
+
+
+def test_a_short_identity_does_not_refuse_plain_counts() -> None:
+    person = IdentitySet.of(customer_id="42", email="anna@example.org")
+    assert personal_data_in("Removed 42 rows from the archive", person) is None
+    assert personal_data_in("Removed the rows of customer 4711", IdentitySet.of(customer_id="4711"))

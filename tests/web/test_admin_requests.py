@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import tutela.dsr.fulfil_job  # noqa: F401 - registers the fulfilment job and handlers
@@ -521,3 +521,32 @@ def test_staff_send_the_link_for_a_flagged_request_from_the_page(
     assert _fetch(session_factory, flagged).flag is None
     noted = trail(session_factory, "dsr.noted")
     assert [e.reason for e in noted] == ["She called from the number on file."]
+
+
+def test_an_action_during_a_running_fulfilment_is_answered_409_not_left_hanging(
+    client: TestClient,
+    staff: dict[str, str],
+    filed: Callable[..., str],
+    session_factory: sessionmaker[Session],
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time; there is no row lock to wait on")
+    import tutela.web.admin.requests_actions as actions
+
+    monkeypatch.setattr(actions, "LOCK_WAIT", "300ms")
+    reference = filed()
+    console(client, staff["support"])
+    token = form_token(client.get(f"/admin/requests/{reference}?lang=en").text)
+    with session_factory() as run, run.begin():  # as a fulfilment run holds the request
+        run.execute(
+            select(DsrRequest.id).where(DsrRequest.reference == reference).with_for_update()
+        ).one()
+        answer = client.post(
+            f"/admin/requests/{reference}/deny?lang=en",
+            data={"reason": "Not the person.", "csrf_token": token},
+        )
+    assert answer.status_code == 409
+    assert "carrying the request out right now" in answer.text
+    assert status_of(session_factory, reference) != "denied"

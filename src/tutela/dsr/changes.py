@@ -46,6 +46,25 @@ MAX_REFERENCE: Final = 120
 MAX_VALUE: Final = 500
 CHANGE_TYPES: Final = frozenset({RequestType.RECTIFICATION, RequestType.CORRECT})
 CONTACT_CATEGORY: Final = "user.contact"
+CONTACT_STEMS: Final = (
+    "mail",
+    "phone",
+    "fon",
+    "tel",
+    "mobil",
+    "handy",
+    "fax",
+    "adress",
+    "address",
+    "strasse",
+    "straße",
+    "street",
+    "postcode",
+    "postal",
+    "zip",
+    "plz",
+)
+"""Parts of a word that make a field name look like contact data (more alerts, never fewer)."""
 CONTACT_WORDS: Final = frozenset(
     {
         "email",
@@ -189,7 +208,10 @@ def looks_like_contact(reference: str) -> bool:
     if is_contact_category(reference):
         return True
     words = _WORDS.split(_CAMEL.sub("_", reference).lower())
-    return not CONTACT_WORDS.isdisjoint(words)
+    if not CONTACT_WORDS.isdisjoint(words):
+        return True
+    # words run together (phonenumber, telefonnummer, emailadresse): look for the stems
+    return any(stem in word for word in words for stem in CONTACT_STEMS)
 
 
 def scope_for_changes(scope: Scope, changes: Mapping[str, str] | None) -> Scope:

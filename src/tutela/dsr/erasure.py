@@ -38,7 +38,7 @@ from tutela.dsr.envelope import open_details, shred
 from tutela.dsr.fulfilment import Fulfilment, handles
 from tutela.dsr.person import person_of
 from tutela.dsr.progress import answer_channel, answer_run, load_progress, run_stores
-from tutela.dsr.rectify import maps, screen_changes
+from tutela.dsr.rectify import WAITING, maps, screen_changes
 from tutela.dsr.tasks import await_tasks, close_tasks
 from tutela.dsr.terms import RequestType
 from tutela.dsr.workflow import SYSTEM_ACTOR
@@ -190,7 +190,12 @@ def fulfil_rectification(fulfilment: Fulfilment) -> None:
     if not changes:
         run.unhandled.append("no changes named: staff must enter the fields and new values")
     screened = screen_changes(fulfilment.stores, changes, request.scope)
-    run.unhandled.extend(screened.held())  # refused, or contact data without the alert
+    # contact data without the alert waits for staff; a change no request may make is
+    # refused in the answer (the request ends partially fulfilled, naming field and why)
+    run.unhandled.extend(f"{ref}: {WAITING}" for ref in screened.needs_alert)
+    refused = [{"store": ref, "reason": f"refused: {why}"} for ref, why in screened.refused]
+    if refused:
+        run.extra["refused"] = [f"{item['store']}: {item['reason']}" for item in refused]
     changes = screened.apply
     known_by_store: dict[str, list[str]] = dict(run.extra.get(RECTIFIED) or {})
     run.extra[RECTIFIED] = known_by_store  # the same dict: a checkpoint carries it
@@ -210,7 +215,7 @@ def fulfil_rectification(fulfilment: Fulfilment) -> None:
     run.extra["fields"] = sorted(known)
     if hold_open(fulfilment, run) or await_tasks(fulfilment, run):
         return
-    not_done = close_tasks(run)
+    not_done = close_tasks(run) + refused
     recipients = recipients_to_tell(session, clock=fulfilment.clock)
     run.extra["recipients"] = recipients
     answer_run(

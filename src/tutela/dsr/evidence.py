@@ -24,10 +24,13 @@ _DATE: Final = re.compile(
 )
 _LETTERED: Final = re.compile(r"[^\W\d_]+[-/#]?\d+")
 """A number that letters lead (T-4711, INC0012345): a ticket or file number."""
-_DIGIT_RUN: Final = re.compile(r"\+?\d(?:[ \t/-]{0,3}\d){6,}")
-"""Seven or more digits, possibly split by spaces, dashes or slashes: maybe a phone number."""
+_DIGIT_RUN: Final = re.compile(r"\+?\(?\d(?:[ \t/.()-]{0,3}\d){6,}")
+"""Seven or more digits, possibly split by spaces, dashes, dots, slashes or brackets: maybe a
+phone number."""
 _DIGIT_GROUP: Final = re.compile(r"\d(?:[ \t/().-]{0,3}\d)*")
 _MIN_PHONE: Final = 7
+_MIN_NAMED: Final = 4
+"""Shorter identities (a customer number 42) would refuse plain counts; they are left out."""
 
 
 def _phone_digits(value: str) -> str:
@@ -48,7 +51,9 @@ def _names(text: str, identities: IdentitySet) -> bool:
                 for group in groups
             ):
                 return True
-        elif value and re.search(rf"(?<!\w){re.escape(value.casefold())}(?!\w)", folded):
+        elif len(value) >= _MIN_NAMED and re.search(
+            rf"(?<!\w){re.escape(value.casefold())}(?!\w)", folded
+        ):
             return True
     return False
 

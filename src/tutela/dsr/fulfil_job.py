@@ -12,6 +12,7 @@ rolls back, so the retry does not ask those stores again.
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any, Final
 
@@ -25,7 +26,13 @@ from tutela.calendar import german_date
 from tutela.clock import Clock
 from tutela.connectors import StoreError, StoreUnavailable
 from tutela.connectors.builtin.webhook_message import on_behalf_of
-from tutela.dsr.fulfilment import FULFIL_JOB, Fulfilment, grace_until, handler_for
+from tutela.dsr.fulfilment import (
+    FULFIL_JOB,
+    Fulfilment,
+    alert_overdue,
+    grace_until,
+    handler_for,
+)
 from tutela.dsr.jobs import installed_runtime
 from tutela.dsr.models import DsrRequest
 from tutela.dsr.notices import DsrRuntime
@@ -37,6 +44,11 @@ from tutela.jobs import JobContext, Postpone, registry
 __all__ = ["fulfil_job", "run_fulfilment"]
 
 MAX_ERROR: Final = 1000
+ALERT_MISSING: Final = (
+    "Waiting for the change alert to the address on file, which has not gone out for over "
+    "an hour: check the mail settings and the request's dsr.notice job. The request runs "
+    "once the alert is sent and the grace period has passed; deny it to stop it."
+)
 _READY: Final = (Status.VERIFIED.value, Status.IN_PROGRESS.value)
 _HANDLERS: Final = (  # importing their modules registers them
     _package.fulfil_access,
@@ -67,7 +79,11 @@ def run_fulfilment(session: Session, *, request_id: int, runtime: DsrRuntime, cl
         return
     until = grace_until(session, request, settings=runtime.settings, now=clock.now())
     if until is not None:  # V-3's alert went out; the person may still stop it
-        raise Postpone(until, f"request {request.id}: grace period after the change alert")
+        note = None
+        if alert_overdue(session, request, now=clock.now()):
+            note = functools.partial(_note, request_id=request_id, text=ALERT_MISSING)
+        why = f"request {request.id}: grace period after the change alert"
+        raise Postpone(until, why, then=note)
     fulfilment = Fulfilment(
         session=session,
         request=request,
@@ -85,13 +101,20 @@ def run_fulfilment(session: Session, *, request_id: int, runtime: DsrRuntime, cl
         raise
 
 
+def _note(session: Session, *, request_id: int, text: str) -> None:
+    """Show ``text`` as the request's last error while it waits (in the job's own transaction)."""
+    request = session.get(DsrRequest, request_id, with_for_update=True, populate_existing=True)
+    if request is not None and request.status in _READY and request.last_error != text:
+        request.last_error = text
+
+
 def _record_error(session: Session, *, request_id: int, error: Exception, clock: Clock) -> None:
     """Roll the job's work back and note the error on the request in a transaction of its own."""
     bind = session.get_bind()
     session.rollback()
     text = str(error)[:MAX_ERROR] or type(error).__name__
     with Session(bind=bind) as own, own.begin():
-        request = own.get(DsrRequest, request_id)
+        request = own.get(DsrRequest, request_id, with_for_update=True, populate_existing=True)
         if request is None or request.status not in _READY:
             return
         if request.status == Status.VERIFIED.value:

@@ -37,6 +37,7 @@ __all__ = [
     "FULFIL_JOB",
     "Fulfilment",
     "Handler",
+    "alert_overdue",
     "enqueue_fulfilment",
     "grace_until",
     "handler_for",
@@ -48,6 +49,8 @@ FULFIL_ATTEMPTS: Final = 20
 """A store that is down for a while must not end the request: retries back off for hours."""
 ALERT_PENDING_RECHECK: Final = dt.timedelta(minutes=5)
 """How long an erasure waits before it looks again for its change alert."""
+ALERT_OVERDUE: Final = dt.timedelta(hours=1)
+"""After this long without the change alert, the waiting request says so to staff."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,6 +117,14 @@ def grace_until(
     start = sent_at if delivered else request.verified_at
     until = start + dt.timedelta(hours=settings.dsr_change_grace_hours)
     return until if now < until else None
+
+
+def alert_overdue(session: Session, request: DsrRequest, *, now: dt.datetime) -> bool:
+    """Whether the change alert has still not been recorded :data:`ALERT_OVERDUE` after
+    the verification (the mail server down for long, the notice job dead)."""
+    if request.verified_at is None or now - request.verified_at < ALERT_OVERDUE:
+        return False
+    return _change_alert(session, request) is None
 
 
 def _change_alert(session: Session, request: DsrRequest) -> tuple[dt.datetime, bool] | None:

@@ -60,6 +60,8 @@ def _find(
             DsrRequest.store_results.contains(request_id),
         )
         .order_by(DsrRequest.id)
+        .with_for_update()  # a fulfilment run writing store_results finishes first
+        .execution_options(populate_existing=True)
     ).all()
     for request in candidates:
         data = json.loads(request.store_results or "{}")

@@ -349,13 +349,13 @@ def answer_run(
     **context: Any,
 ) -> RequestOutcome:
     """Complete the request and send the answer (:func:`answers.answer`), dropping the kept
-    address and store list; a manual task that could not be done makes it partial, named
-    in ``outcome_reason`` and in the mail's ``not_done``."""
+    address and store list; a step that could not be done (a manual task, a refused
+    change) makes it partial, named in ``outcome_reason`` and in the mail's ``not_done``."""
     run.extra.pop(ANSWER_TO, None)
     run.extra.pop(KEPT, None)
     outcome = None
     if not_done:
         outcome = RequestOutcome.PARTIALLY_FULFILLED
         named = "; ".join(f"{item['store']}: {item['reason']}" for item in not_done)
-        fulfilment.request.outcome_reason = f"not done by hand: {named}"[:MAX_REASON]
+        fulfilment.request.outcome_reason = f"not done: {named}"[:MAX_REASON]
     return answer(fulfilment, run, on_file=on_file, outcome=outcome, not_done=not_done, **context)

@@ -30,7 +30,7 @@ from typing import Final
 
 from tutela.connectors import Connector
 from tutela.connectors.dataset import Dataset, FieldSpec, TableSpec
-from tutela.connectors.denylist import secret_reason
+from tutela.connectors.denylist import secret_reason, verdict
 from tutela.dsr.changes import is_contact_category, looks_like_contact
 from tutela.dsr.terms import Scope, parse_scope
 
@@ -99,6 +99,9 @@ def _field(dataset: Dataset, table: TableSpec, spec: FieldSpec) -> _Judged:
     if withheld is not None:
         why = f"a secret kept out of access copies ({withheld}); it is changed only through "
         return _Judged(contact, why + "the account's own sign-in or by staff")
+    masked = verdict(spec.name, spec)
+    if masked is not None and masked.mask is not None:  # card numbers, bank accounts
+        return _Judged(contact, f"payment details ({masked.reason}); {_BY_HAND}")
     if contact:
         return _Judged(True)
     if spec.identity:

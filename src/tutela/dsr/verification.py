@@ -261,6 +261,11 @@ def consume_code(
     wanted = _reference(reference)
     typed = "".join((code or "").split())[:32]
     digest = _code_digest(master, wanted, typed).encode("ascii")
+    # the request row first, for every reference alike (V-6): the code job locks it
+    # before the code rows, so taking them in the same order never deadlocks
+    session.execute(
+        select(DsrRequest.id).where(DsrRequest.reference == wanted).with_for_update()
+    ).first()
     row = _live_code(session, wanted, now)
     expected = (_NO_DIGEST if row is None else row.token_digest).encode("ascii")
     matches = hmac.compare_digest(digest, expected) and typed.isdigit()

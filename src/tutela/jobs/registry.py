@@ -43,13 +43,18 @@ Handler = Callable[[Session, dict[str, Any], JobContext], None]
 class Postpone(Exception):
     """Raised by a handler: not yet — roll this run back and run the job again at ``until``.
 
-    The attempt does not count against ``max_attempts``.
+    The attempt does not count against ``max_attempts``. ``then`` (optional) runs in
+    the short transaction that puts the job back, after the run's work was rolled
+    back — to leave a note, say, that must be kept although the run was not.
     """
 
-    def __init__(self, until: dt.datetime, why: str) -> None:
+    def __init__(
+        self, until: dt.datetime, why: str, *, then: Callable[[Session], None] | None = None
+    ) -> None:
         super().__init__(why)
         self.until = until
         self.why = why
+        self.then = then
 
 
 class UnknownJobKind(LookupError):

@@ -80,13 +80,15 @@ def run_one(
     except Postpone as later:
         log.info("job %s: postponed to %s: %s", claimed.job_id, later.until, later.why)
         with transaction(session_factory) as session:
-            postpone(
+            held = postpone(
                 session,
                 job_id=claimed.job_id,
                 worker_id=worker_id,
                 attempt=claimed.attempt,
                 until=later.until,
             )
+            if held and later.then is not None:
+                later.then(session)
         return True
     except Exception as exc:
         log.exception("job %s attempt %s failed", claimed.job_id, claimed.attempt)

@@ -51,7 +51,8 @@ def make_engine(url: str, *, check: bool = True) -> Engine:
             f"The database URL {url!r} is not valid: use sqlite:///PATH or "
             "postgresql+psycopg://USER@HOST/DB."
         ) from exc
-    kwargs: dict[str, Any] = {}
+    # errors and logs never show statement parameters: they may be personal data
+    kwargs: dict[str, Any] = {"hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:":

@@ -34,7 +34,7 @@ from tutela.connectors.builtin.sql_errors import described as _described
 from tutela.connectors.builtin.sql_schema import BoundSchema, bind_schema
 from tutela.connectors.builtin.sql_walk import Walk, pack, release_shared, where_clause
 from tutela.connectors.dataset import Dataset, FieldSpec, TableSpec
-from tutela.connectors.denylist import RowRedactor, secret_reason, verdicts_for
+from tutela.connectors.denylist import RowRedactor, secret_reason, verdict, verdicts_for
 from tutela.connectors.identities import IdentitySet
 from tutela.connectors.report import Action, Operation, Outcome, StoreReport
 from tutela.connectors.strategy import ErasureKey
@@ -127,13 +127,13 @@ class SqlConnector:
             try:
                 engine = make_engine(self._url, check=False)
             except StorageUnavailable as error:
-                raise self._unavailable(error) from error
+                raise self._unavailable(error) from None  # the driver's text may hold values
             try:
                 with engine.connect() as conn:
                     schema = bind_schema(conn, self._dataset, schema=self._schema_name)
             except _CONNECTION_ERRORS as error:
                 engine.dispose()
-                raise self._unavailable(error) from error
+                raise self._unavailable(error) from None  # the driver's text may hold values
             except (sa_exc.SQLAlchemyError, ConfigurationError):
                 engine.dispose()
                 raise
@@ -153,7 +153,7 @@ class SqlConnector:
             with state.engine.connect() as conn:
                 conn.execute(sa.select(1))
         except _CONNECTION_ERRORS as error:
-            raise self._unavailable(error) from error
+            raise self._unavailable(error) from None  # the driver's text may hold values
 
     def coverage(self) -> tuple[Outcome, ...]:
         """What an erasure does to each declared personal field (no person needed)."""
@@ -167,7 +167,7 @@ class SqlConnector:
         try:
             conn = state.engine.connect().execution_options(**{READ_ONLY: True})
         except _CONNECTION_ERRORS as error:
-            raise self._unavailable(error) from error
+            raise self._unavailable(error) from None  # the driver's text may hold values
         log = WithheldLog()
         unreachable = [
             Outcome(
@@ -205,12 +205,12 @@ class SqlConnector:
                     redactors[table] = redactor
                 yield Record(table, redactor(row))
         except _CONNECTION_ERRORS as error:
-            raise self._unavailable(error) from error
+            raise self._unavailable(error) from None  # the driver's text may hold values
         except sa_exc.SQLAlchemyError as error:
             raise StoreError(
                 f"Reading from the store {self._name!r} failed: {_described(error)}.",
                 store=self._name,
-            ) from error
+            ) from None
         finally:
             conn.close()
 
@@ -346,6 +346,9 @@ class SqlConnector:
         withheld = secret_reason(spec.name, spec)
         if withheld is not None:
             return f"it is kept out of access copies ({withheld})"
+        masked = verdict(spec.name, spec)
+        if masked is not None and masked.mask is not None:
+            return f"it holds payment details ({masked.reason})"
         if spec.identity in _CONTACT_KINDS or any(
             c == "user.contact" or c.startswith("user.contact.") for c in spec.categories
         ):

@@ -21,7 +21,8 @@ from typing import Annotated, Final
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from tutela.audit import emit
@@ -58,6 +59,8 @@ FormText = Annotated[str, Form()]
 MAX_REASON: Final = 2000
 MAX_STORE: Final = 64
 TASK_FIELDS: Final = {"evidence": "evidence", "reason": "task_reason", "store": "task_store"}
+LOCK_WAIT: Final = "5s"
+"""How long a staff action waits for a running fulfilment of the same request."""
 ACTION_FIELDS: Final = frozenset({"reason", "until", "to", "outcome"})
 Action = Callable[[Session, DsrRequest], None]
 
@@ -95,9 +98,16 @@ def _run(
     state = app_state(request)
     try:
         with transaction(state.session_factory) as session:
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'"))
             found = get_request(session, reference=reference[:40], lock=True)
             action(session, found)
             reference = found.reference
+    except OperationalError:  # a fulfilment run holds the request longer than LOCK_WAIT
+        detail = "Tutela is carrying the request out right now; reload the page in a minute."
+        return request_view(
+            request, staff, reference, error="conflict", detail=detail, form=form, status=409
+        )
     except ActionError as exc:
         return request_view(
             request,
