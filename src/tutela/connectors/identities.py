@@ -12,10 +12,27 @@ from typing import Final
 from tutela.crypto import normalize_identity
 from tutela.errors import InvalidInput
 
-__all__ = ["STANDARD_KINDS", "IdentitySet", "check_kind"]
+__all__ = [
+    "CONTACT_CATEGORY",
+    "CONTACT_KINDS",
+    "STANDARD_KINDS",
+    "IdentitySet",
+    "check_kind",
+    "is_contact_category",
+]
 
 STANDARD_KINDS: Final = ("email", "phone", "customer_id", "visitor_id")
 """The kinds every store understands; a dataset may seed from any other name too."""
+CONTACT_KINDS: Final = frozenset({"email", "phone"})
+"""Identity kinds that are contact data: changing them is a change of contact data."""
+CONTACT_CATEGORY: Final = "user.contact"
+"""The data category of contact data (and every category below it)."""
+
+
+def is_contact_category(category: str) -> bool:
+    """Whether ``category`` is ``user.contact`` or one below it (``user.contact.email``)."""
+    return category == CONTACT_CATEGORY or category.startswith(CONTACT_CATEGORY + ".")
+
 
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _MAX_VALUE = 1024

@@ -24,6 +24,7 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Final
 
+from tutela.connectors.identities import is_contact_category
 from tutela.dsr.envelope import MAX_CONTACT, MAX_TEXT, Details
 from tutela.dsr.terms import RequestType, Scope
 from tutela.errors import InvalidInput
@@ -39,13 +40,13 @@ __all__ = [
     "is_contact_category",
     "looks_like_contact",
     "scope_for_changes",
+    "words_of",
 ]
 
 MAX_CHANGES: Final = 20
 MAX_REFERENCE: Final = 120
 MAX_VALUE: Final = 500
 CHANGE_TYPES: Final = frozenset({RequestType.RECTIFICATION, RequestType.CORRECT})
-CONTACT_CATEGORY: Final = "user.contact"
 CONTACT_STEMS: Final = (
     "mail",
     "phone",
@@ -193,9 +194,9 @@ def changes_from_lines(text: str) -> dict[str, str] | None:
     return found or None
 
 
-def is_contact_category(category: str) -> bool:
-    """Whether ``category`` is ``user.contact`` or one below it (``user.contact.email``)."""
-    return category == CONTACT_CATEGORY or category.startswith(CONTACT_CATEGORY + ".")
+def words_of(name: str) -> set[str]:
+    """The lower-case words of a field name (``crm.mobilePhone`` → crm, mobile, phone)."""
+    return {word for word in _WORDS.split(_CAMEL.sub("_", name).lower()) if word}
 
 
 def looks_like_contact(reference: str) -> bool:
@@ -207,7 +208,7 @@ def looks_like_contact(reference: str) -> bool:
     """
     if is_contact_category(reference):
         return True
-    words = _WORDS.split(_CAMEL.sub("_", reference).lower())
+    words = words_of(reference)
     if not CONTACT_WORDS.isdisjoint(words):
         return True
     # words run together (phonenumber, telefonnummer, emailadresse): look for the stems

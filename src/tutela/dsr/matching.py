@@ -19,12 +19,10 @@ from tutela.dsr.events import RequestMatched
 from tutela.dsr.fulfilment import enqueue_fulfilment
 from tutela.dsr.models import DsrRequest
 from tutela.dsr.queue import Notice, enqueue_notice
-from tutela.dsr.terms import Assurance, required_assurance
+from tutela.dsr.terms import SYSTEM_ACTOR, Assurance, required_assurance
 from tutela.subjects import Subject, subject_ids_for_indexes
 
 __all__ = ["accept_verified", "match_subject"]
-
-SYSTEM_ACTOR = "system:dsr"
 
 
 def match_subject(session: Session, request: DsrRequest) -> Subject | None:

@@ -142,19 +142,21 @@ class _TablePart:
                 target.write(self._csv_bytes)
                 return
             self.sealed.close()
-            self.discard(keep=True)
+            self._close_scratch()
             try:
                 for chunk in read_sealed(self.scratch, self.sealed.key):
                     target.write(chunk)
             finally:
                 self.scratch.unlink(missing_ok=True)
 
-    def discard(self, *, keep: bool = False) -> None:
+    def _close_scratch(self) -> None:
         if self._raw is not None:
             self._raw.close()
             self._raw = None
-        if not keep:
-            self.scratch.unlink(missing_ok=True)
+
+    def discard(self) -> None:
+        self._close_scratch()
+        self.scratch.unlink(missing_ok=True)
 
 
 class PackageWriter:

@@ -23,7 +23,6 @@ a webhook or a manual store, may still know it) is judged by its name alone.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
@@ -31,13 +30,12 @@ from typing import Final
 from tutela.connectors import Connector
 from tutela.connectors.dataset import Dataset, FieldSpec, TableSpec
 from tutela.connectors.denylist import secret_reason, verdict
-from tutela.dsr.changes import is_contact_category, looks_like_contact
+from tutela.connectors.identities import CONTACT_KINDS, is_contact_category
+from tutela.dsr.changes import looks_like_contact, words_of
 from tutela.dsr.terms import Scope, parse_scope
 
 __all__ = ["CONTACT_KINDS", "WAITING", "Screened", "maps", "screen_changes"]
 
-CONTACT_KINDS: Final = frozenset({"email", "phone"})
-"""Identity kinds that are contact data: changing them is a change of contact data."""
 IDENTIFIER_CATEGORIES: Final = ("user.unique_id", "user.account.username")
 """Categories of numbers and names that identify an account; a request never sets them."""
 TAXONOMY_ROOTS: Final = frozenset({"user", "system"})
@@ -48,8 +46,6 @@ KEY_WORDS: Final = frozenset(
 """Words of an undeclared column name that say it identifies or links records."""
 WAITING: Final = "a change of contact data needs the alert to the old address; staff confirm it"
 _BY_HAND: Final = "a request never changes it; staff correct it by hand if it is wrong"
-_WORDS: Final = re.compile(r"[^a-z0-9]+")
-_CAMEL: Final = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +74,6 @@ class _Judged:
 
 def _in(category: str, roots: Iterable[str]) -> bool:
     return any(category == root or category.startswith(root + ".") for root in roots)
-
-
-def _words(name: str) -> set[str]:
-    return {word for word in _WORDS.split(_CAMEL.sub("_", name).lower()) if word}
 
 
 def _is_link(dataset: Dataset, table: str, column: str) -> bool:
@@ -138,7 +130,7 @@ def _undeclared(reference: str) -> _Judged:
         return _Judged(False, f"its name says it is a secret ({withheld})")
     if looks_like_contact(reference):
         return _Judged(True)
-    if not KEY_WORDS.isdisjoint(_words(column)):
+    if not KEY_WORDS.isdisjoint(words_of(column)):
         return _Judged(False, f"its name says it identifies or links records; {_BY_HAND}")
     return _Judged(False)
 

@@ -17,6 +17,7 @@ __all__ = [
     "DESTRUCTIVE_TYPES",
     "OPEN_STATUSES",
     "STAFF_CHANNELS",
+    "SYSTEM_ACTOR",
     "Assurance",
     "Channel",
     "Jurisdiction",
@@ -31,6 +32,9 @@ __all__ = [
     "parse_scope",
     "required_assurance",
 ]
+
+SYSTEM_ACTOR: Final = "system:dsr"
+"""The actor of what Tutela does on a request by itself (jobs, matching)."""
 
 
 class RequestType(StrEnum):

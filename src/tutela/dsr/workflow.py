@@ -42,6 +42,7 @@ from tutela.dsr.models import DsrRequest
 from tutela.dsr.queue import Notice, enqueue_notice
 from tutela.dsr.terms import (
     OPEN_STATUSES,
+    SYSTEM_ACTOR,
     Assurance,
     Jurisdiction,
     Method,
@@ -70,7 +71,6 @@ __all__ = [
 ]
 
 NEAR_DUE_DAYS: Final = 7
-SYSTEM_ACTOR: Final = "system:dsr"
 MAX_REASON: Final = 2000
 
 _NEXT: Final[dict[Status, frozenset[Status]]] = {

@@ -36,25 +36,7 @@ def enqueue(
     max_attempts: int = 5,
 ) -> Job:
     """Add a job in the caller's transaction; a known idempotency key returns its job."""
-    _check_request(kind=kind, key=idempotency_key, run_after=run_after, attempts=max_attempts)
-    try:
-        text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput(
-            f"The payload of job {kind!r} cannot be stored as JSON ({exc}); pass ids and "
-            "plain values, not objects."
-        ) from exc
-    now = clock.now()
-    values: dict[str, Any] = {
-        "kind": kind,
-        "payload": text,
-        "idempotency_key": idempotency_key,
-        "status": JobStatus.QUEUED.value,
-        "attempts": 0,
-        "max_attempts": max_attempts,
-        "run_after": run_after or now,
-        "created_at": now,
-    }
+    values = _row(kind, payload, idempotency_key, run_after, max_attempts, clock)
     ring_on_commit(session)
     if idempotency_key is None:
         job = Job(**values)
@@ -90,33 +72,41 @@ def ensure_job(
     :func:`enqueue` without handing back the job: for work queued again and again
     under one key (a daily sweep), one statement instead of two once it exists.
     """
-    _check_request(kind=kind, key=idempotency_key, run_after=run_after, attempts=max_attempts)
-    if session.get_bind().dialect.name not in ("postgresql", "sqlite"):
-        enqueue(
-            session,
-            kind=kind,
-            payload=payload,
-            clock=clock,
-            idempotency_key=idempotency_key,
-            run_after=run_after,
-            max_attempts=max_attempts,
-        )
-        return True
+    values = _row(kind, payload, idempotency_key, run_after, max_attempts, clock)
+    added = _insert_unless_key_exists(session, values) is not None
+    if added:
+        ring_on_commit(session)
+    return added
+
+
+def _row(
+    kind: str,
+    payload: dict[str, Any],
+    key: str | None,
+    run_after: dt.datetime | None,
+    max_attempts: int,
+    clock: Clock,
+) -> dict[str, Any]:
+    """The checked column values of a new job."""
+    _check_request(kind=kind, key=key, run_after=run_after, attempts=max_attempts)
+    try:
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(
+            f"The payload of job {kind!r} cannot be stored as JSON ({exc}); pass ids and "
+            "plain values, not objects."
+        ) from exc
     now = clock.now()
-    values: dict[str, Any] = {
+    return {
         "kind": kind,
-        "payload": json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False),
-        "idempotency_key": idempotency_key,
+        "payload": text,
+        "idempotency_key": key,
         "status": JobStatus.QUEUED.value,
         "attempts": 0,
         "max_attempts": max_attempts,
         "run_after": run_after or now,
         "created_at": now,
     }
-    added = _insert_unless_key_exists(session, values)
-    if added is not None:
-        ring_on_commit(session)
-    return added is not None
 
 
 def _check_request(

@@ -16,7 +16,6 @@ import datetime as dt
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Final
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
@@ -35,7 +34,7 @@ from tutela.connectors.builtin.sql_schema import BoundSchema, bind_schema
 from tutela.connectors.builtin.sql_walk import Walk, pack, release_shared, where_clause
 from tutela.connectors.dataset import Dataset, FieldSpec, TableSpec
 from tutela.connectors.denylist import RowRedactor, secret_reason, verdict, verdicts_for
-from tutela.connectors.identities import IdentitySet
+from tutela.connectors.identities import CONTACT_KINDS, IdentitySet, is_contact_category
 from tutela.connectors.report import Action, Operation, Outcome, StoreReport
 from tutela.connectors.strategy import ErasureKey
 from tutela.crypto import MasterKey
@@ -53,7 +52,6 @@ _CONNECTION_ERRORS = (
     sa_exc.DisconnectionError,
     sa_exc.TimeoutError,
 )
-_CONTACT_KINDS: Final = frozenset({"email", "phone"})
 """Identity kinds that are contact data: a rectification may set them."""
 _NO_RESTRICTION = (
     "the table has no restriction column, so its rows cannot be marked; add one to the "
@@ -349,9 +347,7 @@ class SqlConnector:
         masked = verdict(spec.name, spec)
         if masked is not None and masked.mask is not None:
             return f"it holds payment details ({masked.reason})"
-        if spec.identity in _CONTACT_KINDS or any(
-            c == "user.contact" or c.startswith("user.contact.") for c in spec.categories
-        ):
+        if spec.identity in CONTACT_KINDS or any(map(is_contact_category, spec.categories)):
             return None
         if spec.identity:
             return f"it identifies the person's records (identity {spec.identity})"

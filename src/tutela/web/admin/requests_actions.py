@@ -328,6 +328,37 @@ def _task_error(exc: InvalidInput | NotFound) -> ActionError:
     return ActionError(TASK_FIELDS.get(field, "evidence"))
 
 
+def _close_task(
+    request: Request,
+    staff: StaffContext,
+    reference: str,
+    csrf_token: str,
+    form: dict[str, str],
+    what: str,
+    close: Callable[..., object],
+    **text: str,
+) -> Response:
+    """Confirm a manual task or mark it not done (``close``), with the staff's ``text``."""
+    staff.require(Permission.HANDLE_REQUESTS)
+    state = app_state(request)
+
+    def act(session: Session, found: DsrRequest) -> None:
+        try:
+            close(
+                session,
+                request=found,
+                store=form["task_store"].strip()[:MAX_STORE],
+                actor=staff_actor(staff.staff),
+                master=state.master_key(),
+                clock=state.clock,
+                **text,
+            )
+        except (InvalidInput, NotFound) as exc:
+            raise _task_error(exc) from None
+
+    return _run(request, staff, reference, csrf_token, form, what, act)
+
+
 @router.post("/{reference}/tasks/confirm")
 def confirm_manual_task(
     request: Request,
@@ -338,25 +369,11 @@ def confirm_manual_task(
     csrf_token: FormText = "",
 ) -> Response:
     """Staff did a manual task: the evidence says what was done and where."""
-    staff.require(Permission.HANDLE_REQUESTS)
-    state = app_state(request)
-
-    def act(session: Session, found: DsrRequest) -> None:
-        try:
-            confirm_task(
-                session,
-                request=found,
-                store=store.strip()[:MAX_STORE],
-                evidence=evidence,
-                actor=staff_actor(staff.staff),
-                master=state.master_key(),
-                clock=state.clock,
-            )
-        except (InvalidInput, NotFound) as exc:
-            raise _task_error(exc) from None
-
     form = {"task_store": store, "evidence": evidence}
-    return _run(request, staff, reference, csrf_token, form, "task_confirmed", act)
+    return _close_task(
+        request, staff, reference, csrf_token, form, "task_confirmed", confirm_task,
+        evidence=evidence,
+    )  # fmt: skip
 
 
 @router.post("/{reference}/tasks/not-done")
@@ -369,25 +386,10 @@ def manual_task_not_done(
     csrf_token: FormText = "",
 ) -> Response:
     """A manual task cannot be done; the reason is told to the person in the answer."""
-    staff.require(Permission.HANDLE_REQUESTS)
-    state = app_state(request)
-
-    def act(session: Session, found: DsrRequest) -> None:
-        try:
-            task_not_done(
-                session,
-                request=found,
-                store=store.strip()[:MAX_STORE],
-                reason=reason,
-                actor=staff_actor(staff.staff),
-                master=state.master_key(),
-                clock=state.clock,
-            )
-        except (InvalidInput, NotFound) as exc:
-            raise _task_error(exc) from None
-
     form = {"task_store": store, "task_reason": reason}
-    return _run(request, staff, reference, csrf_token, form, "task_not_done", act)
+    return _close_task(
+        request, staff, reference, csrf_token, form, "task_not_done", task_not_done, reason=reason
+    )
 
 
 router.include_router(entry_router)  # after the routes above; before /{reference} pages
