@@ -161,7 +161,7 @@ class Bench:
         started = time.perf_counter()
         reference = server.submit(request_type, address)
         submitted = time.perf_counter() - started
-        status = tutela.wait_all(server, [reference], 120, POLL)[reference]
+        status = tutela.wait_all(server, [reference], 120)[reference]
         return time.perf_counter() - started, submitted, status
 
     def fides_one(self, policy: str, address: str) -> tuple[float, float, str]:
@@ -251,7 +251,7 @@ class Bench:
             lambda address, client: server.submit("access", address, client),
             server.new_client,
             [email(n) for n in numbers],
-            lambda ids: tutela.wait_all(server, ids, 900, 0.05),
+            lambda ids: tutela.wait_all(server, ids, 900),
         )
 
     def burst_fides(self, numbers: range) -> dict[str, Any]:
@@ -270,7 +270,7 @@ class Bench:
         assert server is not None  # noqa: S101
         reference = server.submit("erasure", address)
         try:
-            status = tutela.wait_all(server, [reference], 60, POLL)[reference]
+            status = tutela.wait_all(server, [reference], 60)[reference]
         except RuntimeError:
             status = server.status(reference)
         with connect(self.port, "tutela") as conn:

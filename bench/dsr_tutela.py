@@ -183,8 +183,21 @@ class TutelaServer:
             raise RuntimeError(f"in-app request refused: {answer.status_code} {answer.text}")
         return str(answer.json()["reference"])
 
-    def status(self, reference: str, client: httpx.Client | None = None) -> str:
-        answer = (client or self.client()).get(f"/{reference}")
+    def status(
+        self,
+        reference: str,
+        client: httpx.Client | None = None,
+        *,
+        wait: float = 0,
+        seen: str | None = None,
+    ) -> str:
+        """The status; with ``wait``, once it changes from ``seen`` (the API's long poll)."""
+        params: dict[str, str] = {}
+        if wait > 0:
+            params["wait"] = f"{wait:g}"
+            if seen is not None:
+                params["seen"] = seen
+        answer = (client or self.client()).get(f"/{reference}", params=params)
         answer.raise_for_status()
         return str(answer.json()["status"])
 
@@ -201,23 +214,22 @@ class TutelaServer:
         )
 
 
-def wait_all(
-    server: TutelaServer, references: list[str], timeout: float, poll: float
-) -> dict[str, str]:
+def wait_all(server: TutelaServer, references: list[str], timeout: float) -> dict[str, str]:
+    """Wait for every request to close, each with the status API's long poll (``wait``):
+    the answer comes when the status changes, so there is no polling interval."""
     final: dict[str, str] = {}
     deadline = time.monotonic() + timeout
-    while len(final) < len(references):
-        for reference in references:
-            if reference not in final:
-                status = server.status(reference)
-                if status not in DONE:
-                    break  # requests finish about in order: poll the rest on the next round
-                final[reference] = status
-        if len(final) < len(references):
-            if time.monotonic() > deadline:
+    for reference in references:  # requests finish about in order
+        seen: str | None = None
+        while reference not in final:
+            left = deadline - time.monotonic()
+            if left <= 0:
                 open_ = {r: server.status(r) for r in references if r not in final}
                 raise RuntimeError(f"Tutela requests not done after {timeout:.0f} s: {open_}")
-            time.sleep(poll)
+            status = server.status(reference, wait=min(10.0, left), seen=seen)
+            if status in DONE:
+                final[reference] = status
+            seen = status
     return final
 
 

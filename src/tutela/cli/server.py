@@ -116,11 +116,13 @@ def install_job_handlers(runtime: Runtime) -> None:
     from tutela.dsr.jobs import install_runtime
     from tutela.dsr.notices import DsrRuntime
     from tutela.dsr.stores import StoreDirectory, load_stores
+    from tutela.dsr.watch import watch_statuses
     from tutela.mail import delivery_from_settings, install_delivery
     from tutela.subjects import SubjectVault
 
     for name in JOB_MODULES:
         importlib.import_module(name)
+    watch_statuses()  # status changes wake clients waiting on the status API
     master = runtime.master_key
     install_delivery(delivery_from_settings(runtime.settings, vault=SubjectVault(master)))
     install_expiry_master(master)

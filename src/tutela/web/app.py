@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -14,6 +16,7 @@ from sqlalchemy import Engine
 from tutela import __version__
 from tutela.clock import Clock, SystemClock
 from tutela.config import Settings
+from tutela.dsr.watch import watch_statuses
 from tutela.i18n import make_env
 from tutela.storage import make_engine, make_session_factory
 from tutela.web import problems
@@ -47,13 +50,21 @@ API_DESCRIPTION = (
 )
 
 
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    app.state.tutela.stopping.set()  # ends the status listener, if one was started
+
+
 def create_app(
     settings: Settings, *, engine: Engine | None = None, clock: Clock | None = None
 ) -> FastAPI:
     """Build the app; the engine defaults to ``settings.resolved_database_url``."""
     engine = engine if engine is not None else make_engine(settings.resolved_database_url)
     clock = clock if clock is not None else SystemClock()
+    watch_statuses()
     app = FastAPI(
+        lifespan=_lifespan,
         title="Tutela API",
         version=__version__,
         description=API_DESCRIPTION,

@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from tutela.clock import Clock
 from tutela.config import Settings
 from tutela.crypto import KEY_FILE_NAME, MasterKey, load_or_create_master_key
+from tutela.dsr.watch import STATUS_BELL, STATUS_CHANNEL
+from tutela.jobs.doorbell import Listener
 from tutela.web.admin.ratelimit import LoginLimiter
 
 
@@ -33,6 +35,19 @@ class AppState:
     signing_key: bytes = field(repr=False)
     _master: MasterKey | None = field(default=None, repr=False)
     _master_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    stopping: threading.Event = field(default_factory=threading.Event, repr=False)
+    _status_listener: threading.Thread | None = field(default=None, repr=False)
+
+    def hear_status_changes(self) -> None:
+        """On PostgreSQL, hear status changes other processes commit (started once, on the
+        first status wait; SQLite relies on this process's bell and a fallback read)."""
+        if self.engine.dialect.name != "postgresql":
+            return
+        with self._master_lock:
+            if self._status_listener is None:
+                self._status_listener = Listener(
+                    self.engine, self.stopping, channels={STATUS_CHANNEL: STATUS_BELL}
+                ).start()
 
     def master_key(self) -> MasterKey:
         """The installation's master key, loaded (or created) on first use and kept."""

@@ -10,7 +10,9 @@
   operators: status, deadlines, outcome; no personal data. It tells operators
   what Tutela knows, including that nothing is held under an identity
   (``outcome`` ``no_data``); it is not for relaying to requesters (see
-  :data:`OPERATORS_ONLY`).
+  :data:`OPERATORS_ONLY`). With ``wait=N`` it answers as soon as the status
+  changes (from ``seen``, or from what it was when the call came), the request
+  is closed, or after N seconds (at most 60): no polling needed.
 
 A rectification or correction may carry ``changes``: field reference
 (``customers.phone`` or ``user.contact.phone_number``) → new value
@@ -25,13 +27,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Final, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from tutela.dsr import Receipt, get_request, submit, submit_in_app
 from tutela.dsr.terms import Channel
+from tutela.dsr.watch import MAX_WAIT_SECONDS, wait_for_change
 from tutela.errors import TutelaError
 from tutela.staff.apikeys import Scope
 from tutela.staff.models import ApiKey
@@ -39,7 +42,7 @@ from tutela.storage import transaction
 from tutela.web.api.auth import requires
 from tutela.web.problems import problem
 from tutela.web.public.request_body import read_body
-from tutela.web.state import app_state
+from tutela.web.state import AppState, app_state
 
 router = APIRouter(prefix="/api/v1/requests", tags=["requests"])
 
@@ -61,6 +64,22 @@ RequestTypeName = Literal[
     "limit_sensitive",
 ]
 ScopeName = Literal["general", "marketing", "contact_data"]
+StatusName = Literal[
+    "received",
+    "awaiting_verification",
+    "verified",
+    "in_progress",
+    "completed",
+    "denied",
+    "expired_unverified",
+]
+WAIT_HELP: Final = (
+    "wait: up to this many seconds (at most 60) to wait for the status to change before "
+    "answering; a closed request is answered at once. Without it the answer is immediate."
+)
+SEEN_HELP: Final = (
+    "With wait: the status you saw last; a different current status is answered at once."
+)
 CHANGES_HELP: Final = (
     "Rectification and correction only: field reference (table.column or a data category, "
     "at most 120 characters) → new value (one line, at most 500 characters); at most 20."
@@ -286,31 +305,57 @@ async def create_in_app_request(request: Request, key: Writer) -> Response:
     "/{reference}",
     summary="Where a request stands (operators only)",
     response_model=StatusOut,
-    description="Status, deadlines and outcome of one request; no personal data. " + OPERATORS_ONLY,
+    description="Status, deadlines and outcome of one request; no personal data. "
+    + WAIT_HELP
+    + " "
+    + OPERATORS_ONLY,
 )
-def request_status(request: Request, reference: str, key: Reader) -> Response:
+async def request_status(
+    request: Request,
+    reference: str,
+    key: Reader,
+    wait: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS, description=WAIT_HELP)] = 0,
+    seen: Annotated[StatusName | None, Query(description=SEEN_HELP)] = None,
+) -> Response:
     """Status, deadlines and outcome of one request, for operators (see :data:`OPERATORS_ONLY`)."""
     state = app_state(request)
+    reference = reference[:40]
     try:
-        with transaction(state.read_factory) as session:
-            found = get_request(session, reference=reference[:40])
-            out = StatusOut(
-                reference=found.reference,
-                request_type=found.request_type,
-                jurisdiction=found.jurisdiction,
-                channel=found.channel,
-                status=found.status,
-                received_at=found.received_at,
-                legal_deadline=found.legal_deadline,
-                target_deadline=found.target_deadline,
-                confirm_by=found.confirm_by,
-                extended_until=found.extended_until,
-                deadline_in_force=found.due_on,
-                verified_at=found.verified_at,
-                verification_method=found.verification_method,
-                closed_at=found.closed_at,
-                outcome=found.outcome,
-            )
+        if wait > 0:
+            state.hear_status_changes()
+
+            async def read() -> str:
+                return await run_in_threadpool(_current_status, state, reference)
+
+            await wait_for_change(read, seen=seen, timeout=wait)
+        out = await run_in_threadpool(_status_out, state, reference)
     except TutelaError as exc:
         return _failed(request, exc)
     return JSONResponse(out.model_dump(mode="json"), headers=NO_STORE)
+
+
+def _current_status(state: AppState, reference: str) -> str:
+    with transaction(state.read_factory) as session:
+        return get_request(session, reference=reference).status
+
+
+def _status_out(state: AppState, reference: str) -> StatusOut:
+    with transaction(state.read_factory) as session:
+        found = get_request(session, reference=reference)
+        return StatusOut(
+            reference=found.reference,
+            request_type=found.request_type,
+            jurisdiction=found.jurisdiction,
+            channel=found.channel,
+            status=found.status,
+            received_at=found.received_at,
+            legal_deadline=found.legal_deadline,
+            target_deadline=found.target_deadline,
+            confirm_by=found.confirm_by,
+            extended_until=found.extended_until,
+            deadline_in_force=found.due_on,
+            verified_at=found.verified_at,
+            verification_method=found.verification_method,
+            closed_at=found.closed_at,
+            outcome=found.outcome,
+        )
