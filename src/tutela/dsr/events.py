@@ -36,6 +36,7 @@ __all__ = [
     "RequestStarted",
     "RequestVerified",
     "RestrictionLifted",
+    "ScopeRaised",
     "VerificationFailed",
     "VerificationSent",
     "request_target",
@@ -53,6 +54,17 @@ class _RequestEvent(DomainEvent):
 
     def target(self) -> str:
         return request_target(self.request_id)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScopeRaised(_RequestEvent):
+    """The stores' datasets show that a rectification changes contact data: the request
+    now counts as a contact-data change, and the address on file is alerted (V-3)."""
+
+    action: ClassVar[str] = "dsr.scope_raised"
+    scope: str
+    fields: tuple[str, ...]
+    """The references found to be contact data (field names, never values)."""
 
 
 @dataclass(frozen=True, kw_only=True)

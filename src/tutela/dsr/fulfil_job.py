@@ -22,11 +22,15 @@ import tutela.dsr.erasure as _erasure
 import tutela.dsr.objection as _objection
 import tutela.dsr.package as _package
 import tutela.dsr.restriction as _restriction
+from tutela.audit import emit
 from tutela.calendar import german_date
 from tutela.clock import Clock
 from tutela.connectors import StoreError, StoreUnavailable
 from tutela.connectors.builtin.webhook_message import on_behalf_of
+from tutela.dsr.envelope import open_details
+from tutela.dsr.events import ScopeRaised
 from tutela.dsr.fulfilment import (
+    ALERT_PENDING_RECHECK,
     FULFIL_JOB,
     Fulfilment,
     alert_overdue,
@@ -36,7 +40,9 @@ from tutela.dsr.fulfilment import (
 from tutela.dsr.jobs import installed_runtime
 from tutela.dsr.models import DsrRequest
 from tutela.dsr.notices import DsrRuntime
-from tutela.dsr.terms import Status
+from tutela.dsr.queue import Notice, enqueue_notice
+from tutela.dsr.rectify import screen_changes
+from tutela.dsr.terms import Assurance, RequestType, Scope, Status
 from tutela.dsr.workflow import SYSTEM_ACTOR, start
 from tutela.errors import InvalidInput
 from tutela.jobs import JobContext, Postpone, registry
@@ -77,6 +83,13 @@ def run_fulfilment(session: Session, *, request_id: int, runtime: DsrRuntime, cl
             request.request_type,
         )
         return
+    found = _contact_data_found(request, runtime)
+    if found:  # V-3: alert the address on file first, then wait like any contact change
+        raise_scope = functools.partial(
+            _raise_scope, request_id=request_id, fields=found, clock=clock
+        )
+        why = f"request {request.id}: contact data found, the change alert goes out first"
+        raise Postpone(clock.now() + ALERT_PENDING_RECHECK, why, then=raise_scope)
     until = grace_until(session, request, settings=runtime.settings, now=clock.now())
     if until is not None:  # V-3's alert went out; the person may still stop it
         note = None
@@ -99,6 +112,44 @@ def run_fulfilment(session: Session, *, request_id: int, runtime: DsrRuntime, cl
     except (StoreUnavailable, StoreError) as error:
         _record_error(session, request_id=request_id, error=error, clock=clock)
         raise
+
+
+_RECTIFICATIONS: Final = (RequestType.RECTIFICATION.value, RequestType.CORRECT.value)
+
+
+def _contact_data_found(request: DsrRequest, runtime: DsrRuntime) -> tuple[str, ...]:
+    """The changes of a rectification filed without the contact-data scope that the stores'
+    datasets show to be contact data (empty: nothing to raise).
+
+    Intake guesses the scope from the references' words; the datasets know better. Only a
+    request that has not started is raised: one staff started keeps its scope, and such
+    changes wait for staff in the answer.
+    """
+    if request.request_type not in _RECTIFICATIONS or request.scope == Scope.CONTACT_DATA:
+        return ()
+    if request.status != Status.VERIFIED.value:
+        return ()
+    details = open_details(request, master=runtime.master)
+    if details is None or not details.changes:
+        return ()
+    screened = screen_changes(runtime.stores, dict(details.changes), request.scope)
+    return tuple(screened.needs_alert)
+
+
+def _raise_scope(
+    session: Session, *, request_id: int, fields: tuple[str, ...], clock: Clock
+) -> None:
+    """Make the request a contact-data change and alert the address on file (own transaction)."""
+    request = session.get(DsrRequest, request_id, with_for_update=True, populate_existing=True)
+    if request is None or request.status != Status.VERIFIED.value:
+        return
+    if request.scope == Scope.CONTACT_DATA:
+        return
+    request.scope = Scope.CONTACT_DATA.value
+    request.required_assurance = Assurance.CHANNEL_AND_NOTICE.value
+    enqueue_notice(session, request_id=request.id, notice=Notice.CHANGE_ALERT, clock=clock)
+    event = ScopeRaised(request_id=request.id, scope=Scope.CONTACT_DATA.value, fields=fields)
+    emit(session, event, actor=SYSTEM_ACTOR, clock=clock)
 
 
 def _note(session: Session, *, request_id: int, text: str) -> None:

@@ -164,3 +164,63 @@ def test_contact_fields_may_be_set_and_unknown_categories_are_refused(
     assert read_state(shop_url, shop.dataset)[("customers", (2,))]["phone"] == "+49 30 5550002"
     with pytest.raises(InvalidInput, match="neither a field"):  # nothing set, nothing claimed
         shop.rectify(person, {"user.contact.pager": "12345"})
+
+
+BIRTHDAYS = """\
+name: birthdays
+tables:
+  people:
+    primary_key: id
+    fields:
+      id: {category: user.unique_id, strategy: keep, reason: the key}
+      email: {category: user.contact.email, identity: email, strategy: pseudonym}
+      name: {category: user.name, strategy: mask}
+      birthday: {category: user.demographic.date_of_birth}
+"""
+
+
+@pytest.fixture
+def birthdays(store_url: str) -> Iterator[SqlConnector]:
+    meta = sa.MetaData()
+    people = sa.Table(
+        "people",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("email", sa.String(100), nullable=False),
+        sa.Column("name", sa.String(100), nullable=False),
+        sa.Column("birthday", sa.Date),
+    )
+    engine = sa.create_engine(store_url)
+    with engine.begin() as conn:
+        meta.create_all(conn)
+        conn.execute(people.insert(), [{"id": 1, "email": "anna@example.com", "name": "Anna"}])
+    engine.dispose()
+    dataset = parse_dataset(BIRTHDAYS, source="birthdays.yaml")
+    connector = SqlConnector(name="birthdays", url=store_url, dataset=dataset)
+    yield connector
+    connector.close()
+
+
+def test_a_date_column_takes_an_iso_date_on_both_databases(
+    birthdays: SqlConnector, store_url: str
+) -> None:
+    report = birthdays.rectify(ANNA, {"people.birthday": " 1990-02-03 ", "people.name": "Anna B."})
+    assert report.status is Status.DONE
+    row = read_state(store_url, birthdays.dataset)[("people", (1,))]
+    assert str(row["birthday"])[:10] == "1990-02-03"
+    assert row["name"] == "Anna B."
+
+
+def test_a_value_that_is_no_date_is_refused_by_name_and_the_rest_is_set(
+    birthdays: SqlConnector, store_url: str
+) -> None:
+    report = birthdays.rectify(ANNA, {"people.birthday": "03.02.1990", "people.name": "Anna C."})
+    assert report.status is Status.PARTIAL
+    refused = [o for o in report.outcomes if o.action.value == "not_handled"]
+    assert [(o.fields, o.reason) for o in refused] == [
+        (("birthday",), "the new value is not a date such as 2026-03-31")
+    ]
+    assert "03.02.1990" not in repr(report)
+    row = read_state(store_url, birthdays.dataset)[("people", (1,))]
+    assert row["birthday"] is None
+    assert row["name"] == "Anna C."

@@ -31,6 +31,7 @@ from tutela.connectors.builtin.sql_erase import (
 )
 from tutela.connectors.builtin.sql_errors import described as _described
 from tutela.connectors.builtin.sql_schema import BoundSchema, bind_schema
+from tutela.connectors.builtin.sql_values import column_values
 from tutela.connectors.builtin.sql_walk import Walk, pack, release_shared, where_clause
 from tutela.connectors.dataset import Dataset, FieldSpec, TableSpec
 from tutela.connectors.denylist import RowRedactor, secret_reason, verdict, verdicts_for
@@ -292,13 +293,20 @@ class SqlConnector:
                 if not conditions:
                     continue
                 bound = state.schema.tables[table]
+                ready, refused = column_values(bound.table, values)
+                outcomes.extend(
+                    Outcome(table=table, action=Action.NOT_HANDLED, fields=(name,), reason=why)
+                    for name, why in refused.items()
+                )
+                if not ready:
+                    continue
                 step.append(f"rectifying {table}")
                 rows = 0
                 for group in pack(conditions, self._chunk):
                     statement = sa.update(bound.table).where(where_clause(bound, group))
-                    rows += conn.execute(statement.values(values)).rowcount
+                    rows += conn.execute(statement.values(ready)).rowcount
                 outcomes.append(
-                    Outcome(table=table, action=Action.RECTIFIED, fields=tuple(values), rows=rows)
+                    Outcome(table=table, action=Action.RECTIFIED, fields=tuple(ready), rows=rows)
                 )
             return outcomes
 
