@@ -160,6 +160,10 @@ def main() -> None:
     subprocess.run([sys.executable, str(ROOT / "bench" / "consent.py")], check=True)
     # requests next to Fides 2.78.2 (installs Fides into .bench-cache/ once; skips it if it cannot)
     subprocess.run([sys.executable, str(ROOT / "bench" / "dsr.py")], check=True)
+    # retention sweeps of 5,000,000 rows next to one hand-written DELETE (SQLite, PostgreSQL)
+    subprocess.run([sys.executable, str(ROOT / "bench" / "retention.py")], check=True)
+    # the log anonymizer next to anonip 1.1.0 (installed into .bench-cache/ once) on 200 MB logs
+    subprocess.run([sys.executable, str(ROOT / "bench" / "logs.py")], check=True)
 
 
 if __name__ == "__main__":

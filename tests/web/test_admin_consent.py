@@ -208,6 +208,7 @@ def test_opening_is_audited_without_personal_data(
         ({"reason": ""}, 422, "Wählen Sie, warum Sie die Daten dieser Person öffnen"),
         ({"reason": "curiosity"}, 422, "Wählen Sie, warum Sie die Daten dieser Person öffnen"),
         ({"note": "x" * 201}, 422, "höchstens 200 Zeichen"),
+        ({"reason": "support_case", "note": "Anruf"}, 422, "Ticketnummer"),
         ({"value": "not an address"}, 422, "Geben Sie eine gültige E-Mail-Adresse ein"),
         ({"kind": "phone", "value": "12"}, 422, "Telefonnummer mit Ländervorwahl"),
         ({"kind": "visitor_id"}, 422, "Wählen Sie, wonach gesucht wird"),
@@ -263,7 +264,7 @@ def test_support_views_with_a_reason_and_records_but_cannot_export(
     session_factory: sessionmaker[Session],
 ) -> None:
     log_in(client, staff["support"])
-    assert open_records(client, reason="support_case").status_code == 303  # type: ignore[attr-defined]
+    assert open_records(client, reason="support_case", note="T-4711").status_code == 303  # type: ignore[attr-defined]
     page = client.get(f"/admin/consent/people/{person.public_id}")
     assert page.status_code == 200
     assert "receipts.json" not in page.text

@@ -223,6 +223,12 @@ def test_opening_the_details_needs_a_reason_and_is_audited(
         f"/admin/requests/{reference}/open?lang=en", data={"reason": "", "csrf_token": token}
     )
     assert missing.status_code == 422
+    no_ticket = client.post(
+        f"/admin/requests/{reference}/open?lang=en",
+        data={"reason": "support_case", "note": "phone call", "csrf_token": token},
+    )
+    assert no_ticket.status_code == 422
+    assert "note: for a support ticket, give the ticket" in no_ticket.text
     assert trail(session_factory, "dsr.details_opened") == []
     opened = client.post(
         f"/admin/requests/{reference}/open?lang=en",

@@ -10,7 +10,9 @@ from babel.messages.pofile import read_po
 from jinja2.ext import babel_extract
 
 from tutela.i18n import TEMPLATE_DIR, catalog_path
+from tutela.policy import ropa_texts
 from tutela.web import problems
+from tutela.web.admin import people as admin_people
 from tutela.web.admin import routes as admin_routes
 from tutela.web.public import routes as public_routes
 
@@ -35,7 +37,7 @@ def template_messages() -> dict[str, str]:
 
 def python_messages() -> dict[str, str]:
     found: dict[str, str] = {}
-    for module in (problems, admin_routes, public_routes):
+    for module in (problems, admin_routes, admin_people, public_routes, ropa_texts):
         for message in module.MESSAGES:
             found.setdefault(message, module.__name__)
     return found

@@ -12,8 +12,12 @@ from tutela import __version__
 from tutela.cli import audit as audit_commands
 from tutela.cli import consent as consent_commands
 from tutela.cli import db as db_commands
+from tutela.cli import logs as logs_commands
+from tutela.cli import notices as notices_commands
 from tutela.cli import policy as policy_commands
 from tutela.cli import requests as requests_commands
+from tutela.cli import retention as retention_commands
+from tutela.cli import ropa as ropa_commands
 from tutela.cli import server as server_commands
 from tutela.cli import staff as staff_commands
 from tutela.cli.console import err
@@ -32,7 +36,11 @@ app.add_typer(policy_commands.app, name="policy")
 app.add_typer(audit_commands.app, name="audit")
 app.add_typer(consent_commands.app, name="consent")
 app.add_typer(db_commands.app, name="db")
+app.add_typer(logs_commands.app, name="logs")
+app.add_typer(notices_commands.app, name="notices")
 app.add_typer(requests_commands.app, name="requests")
+app.add_typer(retention_commands.app, name="retention")
+app.add_typer(ropa_commands.app, name="ropa")
 app.add_typer(staff_commands.staff_app, name="staff")
 app.add_typer(staff_commands.apikey_app, name="apikey")
 server_commands.register(app)

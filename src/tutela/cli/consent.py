@@ -216,15 +216,17 @@ def show(
         str,
         typer.Option(
             "--reason",
-            help="Why the records are opened: request_from_person, support_case, "
-            "suspected_contract_violation or legal_obligation.",
+            help="Why the records are opened: request_from_person, support_case (a support "
+            "ticket: give its id with --note), technical_problem, suspected_contract_violation "
+            "or legal_obligation.",
         ),
     ],
     email: Email = None,
     phone: Phone = None,
     customer_id: CustomerId = None,
     note: Annotated[
-        str | None, typer.Option("--note", help="A reference such as a ticket number.")
+        str | None,
+        typer.Option("--note", help="A reference such as a ticket id; no personal data."),
     ] = None,
     actor: Actor = "cli",
     fmt: Annotated[

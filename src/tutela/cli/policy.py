@@ -236,6 +236,9 @@ def publish(
             note=note,
         )
         number, digest, eff = version.number, version.content_hash, version.effective_at
+        from tutela.notices import plan_soon
+
+        plan_soon(session, clock=runtime.clock)  # the worker tells the people concerned
     out.print(f"published version {number} ({digest[:12]}), effective from {eff.isoformat()}")
 
 

@@ -100,6 +100,8 @@ JOB_MODULES = (
     "tutela.consent.sign_up_queue",
     "tutela.dsr.jobs",
     "tutela.dsr.fulfil_job",
+    "tutela.notices.jobs",
+    "tutela.retention.jobs",
 )
 
 
@@ -118,6 +120,8 @@ def install_job_handlers(runtime: Runtime) -> None:
     from tutela.dsr.stores import StoreDirectory, load_stores
     from tutela.dsr.watch import watch_statuses
     from tutela.mail import delivery_from_settings, install_delivery
+    from tutela.notices import NoticeRuntime
+    from tutela.notices import install_runtime as install_notices
     from tutela.subjects import SubjectVault
 
     for name in JOB_MODULES:
@@ -127,6 +131,13 @@ def install_job_handlers(runtime: Runtime) -> None:
     install_delivery(delivery_from_settings(runtime.settings, vault=SubjectVault(master)))
     install_expiry_master(master)
     install_sign_up_master(master, runtime.settings)
+    install_notices(NoticeRuntime(master=master, settings=runtime.settings))
+    from tutela.notices import ensure_daily_plan
+    from tutela.retention.jobs import ensure_daily_sweep
+
+    with runtime.session_factory() as session, session.begin():
+        ensure_daily_sweep(session, clock=runtime.clock)  # the nightly retention sweep
+        ensure_daily_plan(session, clock=runtime.clock)  # notices due for upcoming versions
     stores = load_stores(runtime.settings, master=master)
     install_runtime(
         DsrRuntime(
@@ -260,12 +271,29 @@ DEMO_STORES = """\
 """
 
 
+DEMO_RETENTION = """\
+# Which tables of the demo shop each purpose's retention governs (docs/retention.md).
+# The sample tickets have no closing date; their creation date stands in for it.
+shop:
+  support_tickets:
+    purposes: [support]
+    dates: {request_closed: created_at}
+  invoices:
+    purposes: [invoicing]
+    dates: {collection: issued_on}
+"""
+
+
 def _demo_shop(runtime: Runtime) -> None:
-    """Once: a sample shop database with its dataset file, connected through stores.yaml."""
+    """Once: a sample shop database with its dataset file, connected through stores.yaml,
+    and the retention mapping of its tables."""
     from tutela.connectors.sample import build_shop, example_path
 
     folder = runtime.settings.data_dir
     stores = folder / "stores.yaml"
+    retention = folder / "retention.yaml"
+    if (folder / "shop.db").exists() and not retention.exists():
+        retention.write_text(DEMO_RETENTION, encoding="utf-8")
     if stores.exists():
         return
     database = folder / "shop.db"
@@ -273,6 +301,7 @@ def _demo_shop(runtime: Runtime) -> None:
     dataset = example_path("shop.dataset.yaml").read_text(encoding="utf-8")
     (folder / "shop.dataset.yaml").write_text(dataset, encoding="utf-8")
     stores.write_text(DEMO_STORES.format(database=database), encoding="utf-8")
+    retention.write_text(DEMO_RETENTION, encoding="utf-8")
 
 
 def _demo_content(runtime: Runtime, declaration_path: Path) -> str:

@@ -40,6 +40,18 @@ TEMPLATE_CONTEXT: Final[Mapping[str, frozenset[str]]] = {
         {"controller", "list_name", "confirm_url", "expires_at", "valid_days"}
     ),
     "newsletter_sample": frozenset({"controller", "unsubscribe_url"}),
+    "policy_change": frozenset(
+        {
+            "controller",
+            "version",
+            "effective_on",
+            "changes",
+            "more",
+            "material",
+            "statement_url",
+            "contact",
+        }
+    ),
 }
 """The context each provided template needs (checked before rendering)."""
 

@@ -40,6 +40,7 @@ class Permission(StrEnum):
     VIEW_REQUESTS = "view_requests"
     HANDLE_REQUESTS = "handle_requests"
     APPROVE_ASSURANCE = "approve_assurance"
+    VIEW_PROCESSING_RECORD = "view_processing_record"
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
@@ -57,6 +58,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.VIEW_REQUESTS,
             Permission.HANDLE_REQUESTS,
             Permission.APPROVE_ASSURANCE,
+            Permission.VIEW_PROCESSING_RECORD,
         }
     ),
     Role.SUPPORT: frozenset(

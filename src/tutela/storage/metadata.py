@@ -19,6 +19,8 @@ MODEL_MODULES = (
     "tutela.dsr.models",
     "tutela.dsr.package_models",
     "tutela.dsr.assertion_models",
+    "tutela.retention.models",
+    "tutela.notices.models",
 )
 
 for _name in MODEL_MODULES:

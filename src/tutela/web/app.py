@@ -21,9 +21,13 @@ from tutela.i18n import make_env
 from tutela.storage import make_engine, make_session_factory
 from tutela.web import problems
 from tutela.web.admin.consent import router as admin_consent_router
+from tutela.web.admin.notices import router as admin_notices_router
+from tutela.web.admin.people import router as admin_people_router
 from tutela.web.admin.ratelimit import LoginLimiter
 from tutela.web.admin.requests import router as admin_requests_router
 from tutela.web.admin.requests_actions import router as admin_requests_actions_router
+from tutela.web.admin.retention import router as admin_retention_router
+from tutela.web.admin.ropa import router as admin_ropa_router
 from tutela.web.admin.routes import router as admin_router
 from tutela.web.admin.suppressions import router as admin_suppressions_router
 from tutela.web.api.consent import router as consent_api_router
@@ -102,6 +106,10 @@ def create_app(
     app.include_router(admin_suppressions_router)
     app.include_router(admin_requests_actions_router)
     app.include_router(admin_requests_router)
+    app.include_router(admin_ropa_router)
+    app.include_router(admin_notices_router)
+    app.include_router(admin_people_router)
+    app.include_router(admin_retention_router)
     app.include_router(api_router)
     app.include_router(consent_api_router)
     app.include_router(consent_bulk_router)

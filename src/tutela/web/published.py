@@ -14,6 +14,7 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
+from tutela.calendar import german_date
 from tutela.policy.loader import load_declaration
 from tutela.policy.models import Declaration
 from tutela.policy.models_db import PolicyVersion
@@ -82,7 +83,7 @@ def meta_for(version: PolicyVersion) -> StatementMeta:
         version=version.number,
         published_at=version.published_at,
         effective_at=version.effective_at,
-        revised_on=version.published_at.date(),
+        revised_on=german_date(version.published_at),  # the controller's calendar day
         content_hash=version.content_hash,
         archive_url=ARCHIVE_URL,
     )

@@ -28,7 +28,7 @@ from tutela.consent.unsubscribe import stop_action
 from tutela.crypto import MasterKey
 from tutela.errors import InvalidInput, NotFound
 from tutela.i18n import gettext
-from tutela.staff.access import MAX_NOTE, REASON_LABELS, parse_reason, record_access
+from tutela.staff.access import REASON_LABELS, record_access, state_reason
 from tutela.staff.roles import Permission
 from tutela.staff.service import staff_actor
 from tutela.storage import transaction
@@ -193,9 +193,7 @@ def open_person(
     try:
         if kind not in SEARCH_KINDS:  # everything is checked before anyone is looked up
             raise FormError("kind")
-        code = parse_reason(reason)
-        if len(" ".join(note.split())) > MAX_NOTE:
-            raise FormError("note")
+        code = state_reason(reason, note).reason  # a support ticket needs its id in the note
         with transaction(state.session_factory) as session:
             subject = find_subject(
                 session,

@@ -46,7 +46,7 @@ from tutela.dsr.tasks import tasks_of
 from tutela.dsr.workflow import NEAR_DUE_DAYS
 from tutela.errors import InvalidInput
 from tutela.i18n import gettext
-from tutela.staff.access import MAX_NOTE, REASON_LABELS, parse_reason
+from tutela.staff.access import REASON_LABELS, state_reason
 from tutela.staff.roles import Permission
 from tutela.staff.service import staff_actor
 from tutela.storage import transaction
@@ -265,10 +265,8 @@ def open_request_details(
     state = app_state(request)
     form = {"reason": reason, "note": note}
     try:
-        code = parse_reason(reason)
-        text = " ".join(note.split())
-        if len(text) > MAX_NOTE:
-            raise InvalidInput("note: too long", field="open_note")
+        statement = state_reason(reason, note)  # a support ticket needs its id in the note
+        code = statement.reason
         with transaction(state.session_factory) as session:
             found = get_request(session, reference=reference[:40])
             if sealed_gone(found):  # nothing to open: no entry in the trail
@@ -276,15 +274,17 @@ def open_request_details(
             event = RequestDetailsOpened(
                 request_id=found.id, staff_id=staff.staff.id, reason=code.value
             )
-            stated = code.value if not text else f"{code.value}: {text}"
+            stated = statement.stated
             emit(session, event, actor=staff_actor(staff.staff), clock=state.clock, reason=stated)
             reference = found.reference
     except InvalidInput as exc:
         field = str(exc.extra.get("field", "reason"))
         if field == "sealed_gone":
             return request_view(request, staff, reference[:40], error=field, status=409)
-        error = "open_note" if field == "open_note" else "open_reason"
-        return request_view(request, staff, reference[:40], error=error, form=form, status=422)
+        error, detail = ("open_note", exc.detail) if field == "note" else ("open_reason", None)
+        return request_view(
+            request, staff, reference[:40], error=error, detail=detail, form=form, status=422
+        )
     lang = request.query_params.get("lang", "")
     suffix = f"?lang={lang}" if lang in ("de", "en") else ""
     response = RedirectResponse(f"/admin/requests/{reference}{suffix}", status_code=303)

@@ -12,8 +12,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from tutela.calendar import german_date
-from tutela.i18n import gettext, use_language
+from tutela.i18n import format_date, gettext, use_language
 from tutela.policy.loader import DeclarationError
+from tutela.policy.models_db import PolicyVersion
 from tutela.policy.versions import get_version
 from tutela.storage import current_revision, transaction
 from tutela.web.pages import language_headers, page_language, render_page
@@ -37,7 +38,9 @@ BAR_STYLESHEET = '<link rel="stylesheet" href="/static/statement-bar.css">\n'
 NOTICE_PREVIEW = "Preview: this statement has not been published yet."
 NOTICE_PENDING = "This version is not in effect yet."
 NOTICE_ARCHIVED = "This is not the version in effect today."
-MESSAGES = (NOTICE_PREVIEW, NOTICE_PENDING, NOTICE_ARCHIVED)
+NOTICE_UPCOMING = "A new version takes effect on %(date)s."
+READ_UPCOMING = "Read the new version"
+MESSAGES = (NOTICE_PREVIEW, NOTICE_PENDING, NOTICE_ARCHIVED, NOTICE_UPCOMING, READ_UPCOMING)
 """msgids used from Python (Markdown notices); the templates hold the rest."""
 
 
@@ -72,11 +75,27 @@ def _bar(state: AppState, *, language: Language, **context: Any) -> str:
         return state.templates.get_template("public/bar.html.j2").render(values)
 
 
+def _upcoming_line(upcoming: PolicyVersion, language: Language) -> str:
+    """The Markdown announcement of the next version (the HTML page has it in the bar)."""
+    date = format_date(upcoming.effective_at, language)
+    text = gettext(NOTICE_UPCOMING, domain="messages", language=language) % {"date": date}
+    link = gettext(READ_UPCOMING, domain="messages", language=language)
+    return f"> **{text}** [{link}](/privacy/v/{upcoming.number}?lang={language}&format=md)\n\n"
+
+
 def _statement_response(
-    body: str, *, language: Language, fmt: Format, bar: str, notice: str | None = None
+    body: str,
+    *,
+    language: Language,
+    fmt: Format,
+    bar: str,
+    notice: str | None = None,
+    upcoming: PolicyVersion | None = None,
 ) -> Response:
     headers = language_headers(language)
     if fmt == "markdown":
+        if upcoming is not None:
+            body = _upcoming_line(upcoming, language) + body
         if notice:
             body = f"> **{gettext(notice, domain='messages', language=language)}**\n\n" + body
         return Response(body, media_type=MARKDOWN, headers=headers)
@@ -97,7 +116,9 @@ def _privacy(request: Request, *, markdown_path: bool) -> Response:
         upcoming = now.upcoming if now.current is not None else None
         bar = _bar(state, language=language, upcoming=upcoming, pending=pending)
         notice = NOTICE_PENDING if pending else None
-        return _statement_response(body, language=language, fmt=fmt, bar=bar, notice=notice)
+        return _statement_response(
+            body, language=language, fmt=fmt, bar=bar, notice=notice, upcoming=upcoming
+        )
     path = state.settings.declaration_path
     if path is not None:
         try:
