@@ -18,9 +18,8 @@ from typing import Final
 
 from sqlalchemy.orm import Session
 
-from tutela.calendar import GERMAN_TIME
 from tutela.clock import Clock
-from tutela.jobs import enqueue, ensure_job
+from tutela.jobs import enqueue, schedule
 
 __all__ = [
     "INTAKE_JOB",
@@ -77,25 +76,11 @@ def enqueue_notice(session: Session, *, request_id: int, notice: Notice, clock: 
 
 def next_sweep_at(now: dt.datetime) -> dt.datetime:
     """The next 06:00 German time after ``now`` (UTC)."""
-    local = now.astimezone(GERMAN_TIME)
-    run = local.replace(hour=SWEEP_HOUR, minute=0, second=0, microsecond=0)
-    if run <= local:
-        run = (local + dt.timedelta(days=1)).replace(
-            hour=SWEEP_HOUR, minute=0, second=0, microsecond=0
-        )
-    return run.astimezone(dt.UTC)
+    return schedule.next_daily_at(now, hour=SWEEP_HOUR)
 
 
 def ensure_sweep(session: Session, *, clock: Clock) -> None:
     """Make sure the next daily sweep is queued (one job per day, by idempotency key)."""
-    run_at = next_sweep_at(clock.now())
-    day = run_at.astimezone(GERMAN_TIME).date().isoformat()
-    ensure_job(
-        session,
-        kind=SWEEP_JOB,
-        payload={"day": day},
-        clock=clock,
-        idempotency_key=f"{SWEEP_JOB}:{day}",
-        run_after=run_at,
-        max_attempts=ATTEMPTS,
+    schedule.ensure_daily(
+        session, kind=SWEEP_JOB, hour=SWEEP_HOUR, clock=clock, max_attempts=ATTEMPTS
     )

@@ -15,13 +15,12 @@ string, which may hold personal data), status codes, referrer domains (the host
 only), the number of distinct truncated client addresses, bytes sent and coarse
 user-agent families. Memory stays bounded: at most :data:`PAGE_CAP` distinct
 pages and :data:`REFERRER_CAP` referrer domains are tracked; pages longer than
-:data:`PAGE_LENGTH` characters are cut.
+:data:`tutela.logs.fields.PAGE_LENGTH` characters are cut.
 """
 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import functools
 import io
 import json
@@ -31,10 +30,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Any, NoReturn, Protocol
-from urllib.parse import urlsplit
 
 from tutela.errors import InvalidInput
 from tutela.logs.errors import InputDamaged, LogInputError
+from tutela.logs.fields import LINE, client_of, domain_of, family_of, page_of, utc_day
 from tutela.logs.options import (
     ANONIP_IPV4_MASK,
     ANONIP_IPV6_MASK,
@@ -59,7 +58,6 @@ MAX_LINE_BYTES = 64 * 1024
 CHUNK = 1 << 20
 PAGE_CAP = 100_000
 REFERRER_CAP = 100_000
-PAGE_LENGTH = 512
 
 
 class ByteSource(Protocol):
@@ -103,93 +101,12 @@ class Masks:
 DEFAULT_MASKS = Masks()
 ANONIP_MASKS = Masks(ipv4=ANONIP_IPV4_MASK, ipv6=ANONIP_IPV6_MASK)
 
-_LINE = re.compile(
-    rb'^(?P<client>\S+) \S+ \S+ \[(?P<time>[^\]]*)\] "(?P<request>[^"]*)" '
-    rb'(?P<status>\d{3}) (?P<bytes>\d+|-) "(?P<referrer>[^"]*)" "(?P<agent>[^"]*)"'
-    rb'(?: "(?P<xff>[^"]*)")?[ \t\r]*$'
-)
-_TIME = re.compile(rb"^(\d{2})/([A-Z][a-z]{2})/(\d{4}):(\d{2}):(\d{2}):\d{2} ([+-])(\d{2})(\d{2})$")
-_MONTHS = {
-    m.encode(): i
-    for i, m in enumerate(
-        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
-    )
-}
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_BOT = re.compile(rb"bot|crawl|spider|slurp|archiver|facebookexternalhit", re.IGNORECASE)
-_BROWSER = (b"Mozilla/", b"Opera/")
 
 
 @functools.lru_cache(maxsize=65536)
 def _address(text: str) -> IPv4Address | IPv6Address:
     return ip_address(text)
-
-
-@functools.lru_cache(maxsize=4096)
-def _utc_day(stamp: bytes) -> str | None:
-    match = _TIME.match(stamp)
-    if match is None or match.group(2) not in _MONTHS:
-        return None
-    day, _, year, hour, minute, sign, tz_hours, tz_minutes = match.groups()
-    offset = dt.timedelta(hours=int(tz_hours), minutes=int(tz_minutes))
-    try:
-        local = dt.datetime(
-            int(year),
-            _MONTHS[match.group(2)],
-            int(day),
-            int(hour),
-            int(minute),
-            tzinfo=dt.timezone(-offset if sign == b"-" else offset),
-        )
-    except ValueError:
-        return None
-    return local.astimezone(dt.UTC).date().isoformat()
-
-
-@functools.lru_cache(maxsize=65536)
-def _client(token: bytes) -> str | None:
-    text = token.decode("ascii", "replace")
-    if text.startswith("["):
-        text = text[1:].partition("]")[0]
-    elif text.count(":") == 1:
-        text = text.partition(":")[0]
-    try:
-        return str(ip_address(text))
-    except ValueError:
-        return None
-
-
-def _page(request: bytes) -> str | None:
-    parts = request.split(b" ")
-    if len(parts) not in (2, 3) or not parts[0].isalpha():
-        return None
-    target = parts[1].decode("utf-8", "backslashreplace")
-    if target.startswith("/"):
-        path = target.partition("?")[0].partition("#")[0]
-    elif "://" in target:
-        try:
-            path = urlsplit(target).path or "/"
-        except ValueError:
-            return None
-    else:
-        return None
-    return path if len(path) <= PAGE_LENGTH else path[:PAGE_LENGTH] + "…"
-
-
-def _domain(referrer: bytes) -> str | None:
-    if referrer in (b"", b"-"):
-        return None
-    try:
-        host = urlsplit(referrer.decode("utf-8", "backslashreplace")).hostname
-    except ValueError:
-        return None
-    return host.rstrip(".")[:253] if host else None
-
-
-def _family(agent: bytes) -> str:
-    if _BOT.search(agent):
-        return "bot"
-    return "browser" if agent.startswith(_BROWSER) else "other"
 
 
 def _ranked(counter: Counter[str], top: int) -> list[tuple[str, int]]:
@@ -308,9 +225,9 @@ class Aggregator:
             )
         if not line.strip():
             return
-        parsed = _LINE.match(line)
+        parsed = LINE.match(line)
         self._refuse_full_addresses(line, parsed, name=name, number=number)
-        day = _utc_day(parsed.group("time")) if parsed is not None else None
+        day = utc_day(parsed.group("time")) if parsed is not None else None
         if parsed is None or day is None:
             stats.unparsed += 1
             return
@@ -319,17 +236,17 @@ class Aggregator:
         stats.status[parsed.group("status").decode("ascii")] += 1
         size = parsed.group("bytes")
         stats.bytes_sent += int(size) if size != b"-" else 0
-        stats.agents[_family(parsed.group("agent"))] += 1
-        client = _client(parsed.group("client"))
+        stats.agents[family_of(parsed.group("agent"))] += 1
+        client = client_of(parsed.group("client"))
         if client is not None:
             stats.clients.add(client)
-        page = _page(parsed.group("request"))
+        page = page_of(parsed.group("request"))
         if page is not None:
             if page in stats.pages or len(stats.pages) < self.page_cap:
                 stats.pages[page] += 1
             else:
                 stats.pages_truncated = True
-        domain = _domain(parsed.group("referrer"))
+        domain = domain_of(parsed.group("referrer"))
         if domain is not None:
             if domain in stats.referrers or len(stats.referrers) < self.referrer_cap:
                 stats.referrers[domain] += 1

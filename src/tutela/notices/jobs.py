@@ -29,11 +29,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tutela.audit import emit
-from tutela.calendar import GERMAN_TIME, german_date
+from tutela.calendar import german_date
 from tutela.clock import Clock
 from tutela.crypto import MasterKey
 from tutela.errors import InvalidInput
-from tutela.jobs import Job, JobContext, JobStatus, enqueue, ensure_job, registry
+from tutela.jobs import Job, JobContext, JobStatus, enqueue, registry, schedule
 from tutela.notices.audience import AudienceReader
 from tutela.notices.batch import send_after_commit
 from tutela.notices.campaign import (
@@ -144,27 +144,13 @@ def queue_notices(
 
 def next_plan_at(now: dt.datetime) -> dt.datetime:
     """The next 05:00 German time after ``now`` (UTC)."""
-    local = now.astimezone(GERMAN_TIME)
-    run = local.replace(hour=PLAN_HOUR, minute=0, second=0, microsecond=0)
-    if run <= local:
-        run = (local + dt.timedelta(days=1)).replace(
-            hour=PLAN_HOUR, minute=0, second=0, microsecond=0
-        )
-    return run.astimezone(dt.UTC)
+    return schedule.next_daily_at(now, hour=PLAN_HOUR)
 
 
 def ensure_daily_plan(session: Session, *, clock: Clock) -> None:
     """Make sure the next daily ``notices.plan`` run is queued (one per day)."""
-    run_at = next_plan_at(clock.now())
-    day = run_at.astimezone(GERMAN_TIME).date().isoformat()
-    ensure_job(
-        session,
-        kind=PLAN_JOB,
-        payload={"day": day},
-        clock=clock,
-        idempotency_key=f"{PLAN_JOB}:{day}",
-        run_after=run_at,
-        max_attempts=ATTEMPTS,
+    schedule.ensure_daily(
+        session, kind=PLAN_JOB, hour=PLAN_HOUR, clock=clock, max_attempts=ATTEMPTS
     )
 
 

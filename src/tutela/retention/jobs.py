@@ -25,12 +25,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tutela.audit import emit
-from tutela.calendar import GERMAN_TIME
 from tutela.clock import Clock
 from tutela.dsr.jobs import installed_runtime
 from tutela.dsr.notices import DsrRuntime
 from tutela.errors import ConfigurationError, Conflict, InvalidInput
-from tutela.jobs import Job, JobContext, JobStatus, enqueue, ensure_job, registry
+from tutela.jobs import Job, JobContext, JobStatus, enqueue, registry, schedule
 from tutela.retention.context import SweepContext
 from tutela.retention.events import SweepFinished
 from tutela.retention.mapping import load_mapping
@@ -58,27 +57,13 @@ ATTEMPTS: Final = 10
 
 def next_daily_at(now: dt.datetime) -> dt.datetime:
     """The next 03:00 German time after ``now`` (UTC)."""
-    local = now.astimezone(GERMAN_TIME)
-    run = local.replace(hour=DAILY_HOUR, minute=0, second=0, microsecond=0)
-    if run <= local:
-        run = (local + dt.timedelta(days=1)).replace(
-            hour=DAILY_HOUR, minute=0, second=0, microsecond=0
-        )
-    return run.astimezone(dt.UTC)
+    return schedule.next_daily_at(now, hour=DAILY_HOUR)
 
 
 def ensure_daily_sweep(session: Session, *, clock: Clock) -> bool:
     """Queue the next daily sweep unless it is queued; ``True`` if this call queued it."""
-    run_at = next_daily_at(clock.now())
-    day = run_at.astimezone(GERMAN_TIME).date().isoformat()
-    return ensure_job(
-        session,
-        kind=DAILY_JOB,
-        payload={"day": day},
-        clock=clock,
-        idempotency_key=f"{DAILY_JOB}:{day}",
-        run_after=run_at,
-        max_attempts=ATTEMPTS,
+    return schedule.ensure_daily(
+        session, kind=DAILY_JOB, hour=DAILY_HOUR, clock=clock, max_attempts=ATTEMPTS
     )
 
 

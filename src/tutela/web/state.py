@@ -37,13 +37,14 @@ class AppState:
     _master_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     stopping: threading.Event = field(default_factory=threading.Event, repr=False)
     _status_listener: threading.Thread | None = field(default=None, repr=False)
+    _listener_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def hear_status_changes(self) -> None:
         """On PostgreSQL, hear status changes other processes commit (started once, on the
         first status wait; SQLite relies on this process's bell and a fallback read)."""
         if self.engine.dialect.name != "postgresql":
             return
-        with self._master_lock:
+        with self._listener_lock:
             if self._status_listener is None:
                 self._status_listener = Listener(
                     self.engine, self.stopping, channels={STATUS_CHANNEL: STATUS_BELL}

@@ -294,10 +294,7 @@ class SqlConnector:
                     continue
                 bound = state.schema.tables[table]
                 ready, refused = column_values(bound.table, values)
-                outcomes.extend(
-                    Outcome(table=table, action=Action.NOT_HANDLED, fields=(name,), reason=why)
-                    for name, why in refused.items()
-                )
+                outcomes.extend(refused)
                 if not ready:
                     continue
                 step.append(f"rectifying {table}")

@@ -15,6 +15,8 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 
+from tutela.connectors.report import Action, Outcome
+
 _PARSERS: Final[dict[type, tuple[Callable[[str], Any], str]]] = {
     dt.datetime: (dt.datetime.fromisoformat, "a date and time such as 2026-03-31T14:30"),
     dt.date: (dt.date.fromisoformat, "a date such as 2026-03-31"),
@@ -35,23 +37,24 @@ def column_value(column: sa.Column[Any], value: object) -> object:
         return value
     parse, expected = found
     try:
-        parsed = parse(value.strip())
+        return parse(value.strip())
     except ValueError:
         raise ValueError(f"the new value is not {expected}") from None
-    if kind is dt.date and isinstance(parsed, dt.datetime):  # pragma: no cover - 3.11 refuses
-        return parsed.date()
-    return parsed
 
 
 def column_values(
     table: sa.Table, values: Mapping[str, object]
-) -> tuple[dict[str, object], dict[str, str]]:
-    """The values to set, and the fields refused with the reason."""
+) -> tuple[dict[str, object], list[Outcome]]:
+    """The values to set, and a not-handled outcome (with the reason) per refused field."""
     ready: dict[str, object] = {}
-    refused: dict[str, str] = {}
+    refused: list[Outcome] = []
     for name, value in values.items():
         try:
             ready[name] = column_value(table.c[name], value)
         except ValueError as error:
-            refused[name] = str(error)
+            refused.append(
+                Outcome(
+                    table=table.name, action=Action.NOT_HANDLED, fields=(name,), reason=str(error)
+                )
+            )
     return ready, refused
