@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import given
 from hypothesis import strategies as st
 
 from tutela.logs import AnonymizeOptions, Anonymizer, holds_full_address
@@ -22,18 +22,17 @@ TAIL = b' - - [20/May/2024:10:00:00 +0200] "GET / HTTP/1.1" 200 5 "-" "agent"'
 def addresses(draw: st.DrawFn) -> tuple[bytes, bytes]:
     """``(written form, canonical full address)`` with host bits under every mask set."""
     kind = draw(st.sampled_from(["v4", "v6", "mapped"]))
+    # the low bit (and for IPv6 bit 120) is set rather than filtered for: long logs of
+    # such addresses would otherwise throw away most examples
     if kind == "v4":
-        value = draw(st.integers(min_value=0, max_value=(1 << 32) - 1))
-        assume(value & 0xFF)
+        value = draw(st.integers(min_value=0, max_value=(1 << 32) - 1)) | 1
         text = str(ipaddress.IPv4Address(value))
         return text.encode(), text.encode()
     if kind == "mapped":
-        value = draw(st.integers(min_value=0, max_value=(1 << 32) - 1))
-        assume(value & 0xFF)
+        value = draw(st.integers(min_value=0, max_value=(1 << 32) - 1)) | 1
         v4 = str(ipaddress.IPv4Address(value))
         return f"::ffff:{v4}".encode(), v4.encode()
-    value = draw(st.integers(min_value=1 << 32, max_value=(1 << 128) - 1))
-    assume(value >> 32 != 0xFFFF and value & ((1 << 96) - 1) and value >> 112)
+    value = draw(st.integers(min_value=0, max_value=(1 << 128) - 1)) | 1 | 1 << 120
     address = ipaddress.IPv6Address(value)
     text = draw(st.sampled_from([str(address), address.exploded]))
     if draw(st.booleans()):

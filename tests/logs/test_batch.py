@@ -71,20 +71,20 @@ def fields(draw: st.DrawFn) -> bytes:
 
 @pytest.mark.parametrize(("v4mask", "v6mask"), MASKS)
 @given(rows=st.lists(fields(), min_size=1, max_size=40))
-def test_fill_equals_the_token_masker(v4mask: int, v6mask: int, rows: list[bytes]) -> None:
+def test_texts_equal_the_token_masker(v4mask: int, v6mask: int, rows: list[bytes]) -> None:
     masker = Masker(v4mask, v6mask)
     _, learn = learner(masker)
     batch = Batch(masker.quad_form, learn, ipv6mask=v6mask)
     rows = [row for row in rows if row]  # fields taken from a match are never empty
     assume(rows)
-    done = batch.fill(rows, [b"<"] + [b"|"] * (len(rows) - 1) + [b">"])
+    done = batch.texts(rows)
     wanted = [expected(masker, row) for row in rows]
     if SLOW in wanted:
         assert done is None
         return
     assert done is not None
-    text, tally = done
-    assert text == b"<" + b"|".join(wanted) + b">"
+    texts, tally = done
+    assert texts == wanted
     placeholders = sum(masker.token(row) == PLACEHOLDER for row in rows)
     assert tally == (len(rows) - placeholders, 0, placeholders)
 
@@ -106,7 +106,7 @@ def test_only_unusual_fields_reach_learn_and_each_once() -> None:
     asked, learn = learner(masker)
     batch = Batch(masker.quad_form, learn, ipv6mask=84)
     rows = [b"198.51.100.7", b"2001:db8:85a3::8a2e:370:7334", b"unknown", b"unknown", b"::1"]
-    done = batch.fill(rows * 3, [b""] * (3 * len(rows) + 1))
+    done = batch.texts(rows * 3)
     assert done is not None
     assert sorted(asked) == [b"::1", b"unknown"]
     assert done[1] == (9, 0, 6)
@@ -129,15 +129,31 @@ def test_hex_branch_only_for_masks_of_64_to_127(v6mask: int) -> None:
     assert hex_branch(v6mask) is None
 
 
-def test_hex_branch_leaves_zero_groups_and_other_spellings_to_learn() -> None:
+def test_hex_branch_masks_the_partly_kept_group_and_leaves_odd_spellings_to_learn() -> None:
     branch = hex_branch(84)
     assert branch is not None
     pattern, table = branch
-    assert re.fullmatch(pattern, b"2001:db8:85a3::8a2e:370:7334") is not None
-    assert table[b"85a3"] == b"85a0::"
-    # the kept part would be zero after masking, or is not written out, or not canonical
-    for other in (b"2001:db8:f::1", b"2001:db8::1", b"2001:0db8:85a3::1", b"2001:DB8:85a3::1"):
+    found = re.fullmatch(pattern, b"2001:db8:85a3::8a2e:370:7334")
+    assert found is not None
+    assert found.groups() == (b"2001:db8", b"85a3")
+    assert table[b"85a3"] == b":85a0::"
+    # a partly kept group masked to zero closes the kept groups with "::"
+    found = re.fullmatch(pattern, b"2001:db8:f::1")
+    assert found is not None
+    assert table[found[2]] == b"::"
+    # the kept groups are not written out, not canonical, or end in a zero group
+    for other in (b"2001:db8::1", b"2001:0db8:85a3::1", b"2001:DB8:85a3::1", b"2001:0:5::1"):
         assert re.fullmatch(pattern, other) is None
     # not an address at all
     for other in (b"2001:db8:85a3:1:2:3:4:5:6", b"2001:db8:85a3::1::2", b"2001:db8:85a3::1.2.3.4"):
         assert re.fullmatch(pattern, other) is None
+
+
+def test_hex_branch_of_one_group_never_takes_a_mapped_address() -> None:
+    branch = hex_branch(120)
+    assert branch is not None
+    pattern, table = branch
+    assert re.fullmatch(pattern, b"0:0:0:0:0:ffff:102:304") is None
+    found = re.fullmatch(pattern, b"2001:db8::1")
+    assert found is not None
+    assert table[found[2]] == b"2000::"

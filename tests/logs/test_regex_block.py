@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tutela.logs import AnonymizeOptions, Anonymizer
-from tutela.logs.regex_block import block_pattern
+from tutela.logs.tiling import tile
 
 XFF = r'^(\S+) .* "(?:-|([^",]+)(?:, ([^",]+))?(?:, ([^",]+))?)"$'
 REGEXES = [
@@ -21,6 +21,10 @@ REGEXES = [
     r'"([^"]*)"$',
     r"^(\S+)[^\n]*\n?",  # may run into the next line: declined
     r'^(\S+) .* "([^"]*)"(?= )',  # a lookahead: never on the block path
+    r"^(\S+)\s",  # a set that takes a line break: lines are counted
+    r'^([^ ]+) [^"]*"([^"]*)"',  # negated sets that stop at the line end
+    r"^(\S*) (\S+)",  # a run that may be empty
+    r"([\d.:a-fA-F]+|-)\s",  # a run that takes only part of the addresses' characters
 ]
 TAIL = b' - - [20/May/2024:10:00:00 +0200] "GET /?ip=11.2.3.45 HTTP/1.1" 200 5 "-" "agent"'
 
@@ -122,9 +126,9 @@ def test_declined_blocks_still_come_out_right(rows: list[bytes]) -> None:
     [rb"^(\S+)(?= )", rb"^(\S+)(?! )", rb"(?<=x)(\S+)", rb"(?<!x)(\S+)", rb"\A(\S+)", rb"(\S+)\Z"],
 )
 def test_regexes_that_look_past_the_line_never_take_the_block_path(pattern: bytes) -> None:
-    assert block_pattern(pattern) is None
+    assert tile(pattern) is None
 
 
 def test_global_flags_are_left_to_the_line_path() -> None:
-    assert block_pattern(rb"(?i)^(\S+) ") is None
-    assert block_pattern(rb"^(\S+) ") is not None
+    assert tile(rb"(?i)^(\S+) ") is None
+    assert tile(rb"^(\S+) ") is not None

@@ -90,8 +90,7 @@ def main(argv: list[str] | None = None) -> None:
         result = app(args=argv, standalone_mode=False, obj=None)
         code = result if isinstance(result, int) else 0
     except TutelaError as exc:
-        err.print(f"[bold red]error:[/] {exc.detail}", highlight=False)
-        code = exc_exit_code(exc)
+        code = report(exc)
     except typer.Exit as exc:
         code = exc.exit_code
     except typer.Abort:
@@ -107,6 +106,12 @@ def main(argv: list[str] | None = None) -> None:
             err.print(f"error: {exc}")
         code = int(getattr(exc, "exit_code", 2))
     sys.exit(code)
+
+
+def report(exc: TutelaError) -> int:
+    """Print ``exc`` as one sentence on standard error; returns the exit code for it."""
+    err.print(f"[bold red]error:[/] {exc.detail}", highlight=False)
+    return exc_exit_code(exc)
 
 
 def exc_exit_code(exc: TutelaError) -> int:

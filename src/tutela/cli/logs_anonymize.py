@@ -9,30 +9,13 @@ never appends as anonip does); on an error it stays as it was.
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from tutela.errors import InvalidInput
-
-
-def _columns(values: list[str] | None) -> tuple[int, ...] | None:
-    if not values:
-        return None
-    numbers: list[int] = []
-    for value in values:
-        for part in value.split(","):
-            try:
-                numbers.append(int(part))
-            except ValueError:
-                raise InvalidInput(
-                    f"--column: {part.strip()!r} is not a column number; give numbers from 1, "
-                    "such as -c 1 or -c 1,3."
-                ) from None
-    return tuple(numbers)
+from tutela.cli import anonymize_run
+from tutela.cli.anonymize_run import AnonymizeArgs
 
 
 def register(app: typer.Typer) -> None:
@@ -166,42 +149,25 @@ def register(app: typer.Typer) -> None:
         Exit 0; 2 for unusable options or input (binary data, over-long line, damaged
         archive) — a file output is then left untouched.
         """
-        from tutela.cli.console import err
-        from tutela.logs import AnonymizeOptions, Compression, anonymize_files
-
-        try:
-            kind = Compression(compression)
-        except ValueError:
-            raise InvalidInput(
-                f"--compression: {compression!r} is not known; use auto, none, gzip or zstd."
-            ) from None
-        values: dict[str, Any] = {
-            "increment": increment,
-            "columns": _columns(column),
-            "delimiter": delimiter,
-            "regexes": tuple(regex or ()),
-            "replace": replace,
-            "skip_private": skip_private,
-            "max_line": max_line,
-        }
-        if ipv4mask is not None:
-            values["ipv4mask"] = ipv4mask
-        if ipv6mask is not None:
-            values["ipv6mask"] = ipv6mask
-        if xff is not None:
-            values["xff"] = xff
-        options = AnonymizeOptions.anonip(**values) if anonip else AnonymizeOptions(**values)
+        args = AnonymizeArgs(
+            inputs=inputs or [],
+            output=output,
+            ipv4mask=ipv4mask,
+            ipv6mask=ipv6mask,
+            increment=increment,
+            column=column or [],
+            delimiter=delimiter,
+            regex=regex or [],
+            replace=replace,
+            skip_private=skip_private,
+            anonip=anonip,
+            xff=xff,
+            compression=compression,
+            max_line=max_line,
+            summary=summary,
+        )
         stdin = typer.get_binary_stream("stdin")
         stdout = typer.get_binary_stream("stdout")
-        try:
-            counts = anonymize_files(
-                inputs or [], output, options, compression=kind, stdin=stdin, stdout=stdout
-            )
-        except BrokenPipeError:
-            # the reader went away (e.g. `| head`): stop quietly
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            raise typer.Exit(1) from None
-        if summary:
-            shown = ", ".join(f"{key} {value}" for key, value in counts.as_dict().items())
-            err.print(f"anonymized: {shown}")
+        code = anonymize_run.anonymize(args, stdin, stdout)
+        if code:
+            raise typer.Exit(code)

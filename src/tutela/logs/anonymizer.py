@@ -8,7 +8,7 @@ line is *unparsed*: the fields that are addresses are masked as usual and every
 address-looking token elsewhere in the line is masked by the fallback scanner,
 so a line passes unchanged only if it holds no address.
 
-Speed: lines are bytes, read and written in blocks of about 1 MiB. A block takes
+Speed: lines are bytes, read and written in blocks of about 128 KiB. A block takes
 a fast path when it can (``column_block`` for column 1 and the X-Forwarded-For
 lists, ``regex_block`` for regex mode; both mask the common address shapes in
 bulk through ``batch``); the per-line path here is what they equal, and it serves
@@ -22,15 +22,21 @@ from collections.abc import Callable
 from typing import Final
 
 from tutela.logs.address import PLACEHOLDER, Kept, Masker
-from tutela.logs.batch import MASKED, SLOW, Batch, Tally
+from tutela.logs.batch import MASKED, SLOW, Batch, Tally, quad_branch
 from tutela.logs.column_block import FirstColumn, splitter
 from tutela.logs.errors import LogInputError
 from tutela.logs.options import AnonymizeOptions, Counts, compile_regex
-from tutela.logs.regex_block import RegexBlock, block_pattern
+from tutela.logs.regex_block import RegexBlock
 from tutela.logs.scanner import scan_mask
 from tutela.logs.screening import problem, trailing_blanks
+from tutela.logs.tiling import tile
 
 CHUNK: Final = 1 << 20
+"""Bytes read at a time from a compressed input."""
+BLOCK: Final = 1 << 17
+"""Bytes of lines anonymized at a time: big enough that the per-block work is spread over
+about a thousand lines, small enough that the pieces of a block stay in the processor's
+cache (1 MiB blocks were about 15 % slower)."""
 _CACHE_LIMIT: Final = 1 << 16
 _XFF_QUOTES: Final = 8  # four quoted fields: request, referrer, user agent, forwarded-for
 _KEPT: Final[Tally] = (0, 1, 0)
@@ -63,10 +69,11 @@ class Anonymizer:
         form = self._masker.quad_form
         plain6 = opts.ipv6mask if form is not None else None  # no increment, no skip
         if self._regex is not None:
-            pattern = block_pattern(self._regex.pattern)
-            if pattern is not None:
+            quad, octets = quad_branch(form) if form else (None, {})
+            tiling = tile(self._regex.pattern, quad)
+            if tiling is not None:
                 batch = Batch(form, self._field_text, ipv6mask=plain6)
-                self._fast = RegexBlock(pattern, batch)
+                self._fast = RegexBlock(tiling, batch, octets)
         elif self._columns == (0,) and splitter(self._delim):
             entries = Batch(form, self._entry_text, ipv6mask=plain6)
             self._fast = FirstColumn(

@@ -7,15 +7,15 @@ not captured at all. An IPv6 address in canonical form with its kept groups
 written out is masked the same way (the last kept group goes through a table).
 Every other field is looked up in a bounded memo that ``learn`` fills, once per
 distinct value. The tables only reach the text that ``learn`` would give, faster.
-The pieces of the split are joined again, either with the text that surrounds
-the fields in a block (``fill``) or with the separators they came with (``mask``).
+The pieces of the split are joined again and cut at the line breaks into the masked
+fields (``texts``), or joined with the separators they came with (``mask``).
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, Final
 
 OCTET: Final = rb"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
@@ -39,23 +39,31 @@ NO_TABLE: Final[dict[Any, Any]] = {None: None}
 """The table of ``NEVER`` (copied before use)."""
 _END: Final = rb"(?=\n|\Z)"
 _ENTRY_END: Final = rb"(?=[\n\x00]|\Z)"
-_PORT: Final = rb"(?=(?::[0-9]{1,5})?(?:[\n\x00]|\Z))"
+_PORT: Final = rb"(?=(?::[0-9]{1,5})?(?:\n|\Z))"
+_ENTRY_PORT: Final = rb"(?=(?::[0-9]{1,5})?(?:[\n\x00]|\Z))"
 _GROUP: Final = rb"(?:[1-9a-f][0-9a-f]{0,3}|0)"  # one IPv6 group as nginx writes it
+_NON_ZERO_GROUP: Final = rb"[1-9a-f][0-9a-f]{0,3}"
 _ANY_GROUP: Final = rb"[0-9A-Fa-f]{1,4}"
 
 
-def quad_branch(form: tuple[int, int], tail: bytes = b"") -> tuple[bytes, dict[Any, Any]]:
+def quad_branch(
+    form: tuple[int, int], tail: bytes = b"", stop: bytes | None = None
+) -> tuple[bytes, dict[Any, Any]]:
     """``(pattern, table)`` that masks a strict dotted quad with two groups.
 
     ``form`` is ``Masker.quad_form``. Group one holds the kept octets (with their
     dots), group two the next octet; ``table`` maps that octet to its masked text
     followed by the zeros of the dropped octets and ``tail``. The dropped octets are
     matched but not captured. ``table[None]`` is ``None``, so mapping a column of
-    group-two values with ``table.__getitem__`` leaves other lines alone.
+    group-two values with ``table.__getitem__`` leaves other lines alone. With a
+    ``stop`` (the pattern of what ends the field), an IPv4-mapped IPv6 address
+    written ``::ffff:a.b.c.d`` is taken too: its prefix goes into group one, and the
+    IPv4 part is masked as any quad (a port after it is not allowed).
     """
     octets, bits = form
     dropped = 3 - octets
-    kept = b"(" + rb"\.".join([OCTET] * octets) + (rb"\.)" if octets else b")")
+    mapped = b"" if stop is None else rb"(?:::ffff:(?=[0-9.]+(?:" + stop + b")))?"
+    kept = b"(" + mapped + rb"\.".join([OCTET] * octets) + (rb"\.)" if octets else b")")
     pattern = kept + b"(" + OCTET + b")" + rb"\." * bool(dropped) + rb"\.".join([OCTET] * dropped)
     zeros = b".0" * dropped + tail
     table: dict[Any, Any] = {b"%d" % value: b"%d" % (value & bits) + zeros for value in range(256)}
@@ -64,37 +72,41 @@ def quad_branch(form: tuple[int, int], tail: bytes = b"") -> tuple[bytes, dict[A
 
 
 class _LastGroup(dict[Any, Any]):
-    """Masked text of the last kept IPv6 group, learnt on first sight (at most 65,536)."""
+    """Masked text of the last kept IPv6 group, learnt on first sight (at most 65,536).
 
-    def __init__(self, keep: int, tail: bytes) -> None:
+    ``lead`` goes before a group that stays non-zero (``:`` when full groups come
+    before it); a group masked to zero leaves only ``::``, which closes the run of
+    zero groups that starts there.
+    """
+
+    def __init__(self, keep: int, lead: bytes, tail: bytes) -> None:
         super().__init__({None: None})
         self._keep = keep
+        self._lead = lead
         self._tail = b"::" + tail
 
     def __missing__(self, key: bytes) -> bytes:
-        text = self[key] = b"%x" % (int(key, 16) & self._keep) + self._tail
+        masked = int(key, 16) & self._keep
+        text = self[key] = (self._lead + b"%x" % masked if masked else b"") + self._tail
         return text
 
 
 def hex_branch(ipv6mask: int, tail: bytes = b"") -> tuple[bytes, dict[Any, Any]] | None:
     """``(pattern, table)`` that masks a common IPv6 address with two groups, or ``None``.
 
-    For masks of 64 to 127 bits: an address in canonical form whose kept groups are
-    written out, the last of them non-zero after masking (so that the text is the
-    kept groups and ``::``). Group one holds the full kept groups as they are, group
-    two the last kept group, which ``table`` maps to its masked text, ``::`` and
-    ``tail``; the pattern checks that the rest is a valid IPv6 address.
+    For masks of 64 to 127 bits: an address whose full kept groups are written out in
+    canonical form, the last of them not zero (so that the zero groups after the kept
+    bits, at least four, are the run that ``::`` stands for). Group one holds those
+    full groups as they are (without the colon after them), group two the partly kept
+    group in any spelling, which ``table`` maps to ``:`` and its masked text (or to
+    nothing when that is zero), then ``::`` and ``tail``. The pattern checks that the
+    rest is a valid IPv6 address.
     """
     if not 64 <= ipv6mask < 128:
         return None
     bits = 128 - ipv6mask
     groups = (bits + 15) // 16
     dropped = 16 - (bits - 16 * (groups - 1))  # bits of the last kept group that go
-    digits, spare = divmod(dropped, 4)
-    lead = {0: b"[1-9a-f]", 1: b"[2-9a-f]", 2: b"[4-9a-f]", 3: b"[89a-f]"}[spare]
-    non_zero = lead + b"[0-9a-f]{%d}" % digits  # at least 1 << dropped
-    if digits < 3:
-        non_zero = b"[1-9a-f][0-9a-f]{%d,3}|" % (digits + 1) + non_zero
     rest = 8 - groups
     h = _ANY_GROUP
     tails = [b"(?::%s){%d}" % (h, rest)]
@@ -102,11 +114,14 @@ def hex_branch(ipv6mask: int, tail: bytes = b"") -> tuple[bytes, dict[Any, Any]]
         after = rest - 1 - more  # groups allowed after "::"
         tail_groups = b"(?:%s(?::%s){0,%d})?" % (h, h, after - 1) if after else b""
         tails.append(b"(?::%s){%d}::" % (h, more) + tail_groups)
+    full, last = b"", rb"(?!0{1,4}:)" + h  # a first group of zero may start ::ffff:a.b.c.d
+    if groups > 1:  # the full groups, the last of them not zero, and the colon after them
+        full, last = b"(?:" + _GROUP + b":){%d}" % (groups - 2) + _NON_ZERO_GROUP, h
     pattern = (
-        b"((?:" + _GROUP + b":){%d})(" % (groups - 1) + non_zero + b")(?:" + b"|".join(tails) + b")"
+        b"(" + full + b")" + b":" * (groups > 1) + b"(" + last + b")(?:" + b"|".join(tails) + b")"
     )
     keep = (0xFFFF << dropped) & 0xFFFF
-    return pattern, _LastGroup(keep, tail)
+    return pattern, _LastGroup(keep, b":" if groups > 1 else b"", tail)
 
 
 def lane6(ipv6mask: int | None, tail: bytes = b"") -> tuple[bytes, dict[Any, Any]]:
@@ -128,34 +143,41 @@ class Batch:
     ) -> None:
         self._octets: dict[Any, Any]
         self._last: dict[Any, Any]
-        quad, self._octets = quad_branch(form) if form else (NEVER, dict(NO_TABLE))
+        quad = entry = NEVER
+        self._octets = dict(NO_TABLE)
+        if form:
+            quad, self._octets = quad_branch(form, stop=rb"\n|\Z")
+            entry, _ = quad_branch(form, stop=rb"[\n\x00]|\Z")
         hexes, self._last = lane6(ipv6mask)
-        fields = b"(?:" + quad + _END + b"|" + hexes + _END + rb"|([^\n]*))"
-        self._fields = re.compile(rb"\n" + fields).split
+        fields = b"(?:" + quad + _PORT + b"|" + hexes + _END + rb"|([^\n]*))"
+        self._fields = re.compile(rb"(\n)" + fields).split
         self._entries = re.compile(
-            rb"([\n\x00])(?:" + quad + _PORT + b"|" + hexes + _ENTRY_END + rb"|([^\n\x00]*))"
+            rb"([\n\x00])(?:" + entry + _ENTRY_PORT + b"|" + hexes + _ENTRY_END + rb"|([^\n\x00]*))"
         ).split
         self._learn = learn
         self._memo: dict[Any, Any] = {None: None}
         self._odd: dict[bytes, Tally] = {}
         self._slow: set[bytes] = set()
 
-    def fill(self, fields: Iterable[bytes], between: Iterable[bytes]) -> tuple[bytes, Tally] | None:
-        """The fields replaced and joined with the ``between`` texts (one more than fields,
-        the first before the first field), and the tally; ``None`` if a field is ``SLOW``.
+    def texts(self, fields: list[bytes]) -> tuple[list[bytes], Tally] | None:
+        """The ``fields`` (none empty) masked, in order, and the tally; ``None`` if a field
+        is ``SLOW``.
         """
+        if not fields:
+            return [], (0, 0, 0)
         parts: list[Any] = self._fields(b"\n" + b"\n".join(fields))
-        # per field: text before, kept octets, octet, kept groups, last group, other field
-        keys = parts[5::6]
+        # per field: text before (empty), "\n", kept octets, octet, kept groups, last group,
+        # other field
+        keys = parts[6::7]
         distinct = self.learn(keys)
         if self._slow and not self._slow.isdisjoint(distinct):
             return None
-        parts[0::6] = between
-        parts[5::6] = map(self._memo.__getitem__, keys)
-        parts[2::6] = map(self._octets.__getitem__, parts[2::6])
-        parts[4::6] = map(self._last.__getitem__, parts[4::6])
+        parts[6::7] = map(self._memo.__getitem__, keys)
+        parts[3::7] = map(self._octets.__getitem__, parts[3::7])
+        parts[5::7] = map(self._last.__getitem__, parts[5::7])
         present = len(keys) - keys.count(None)
-        return b"".join(filter(None, parts)), self.tally(keys, present, distinct)
+        texts = b"".join(filter(None, parts)).split(b"\n")
+        return texts[1:], self.tally(keys, present, distinct)
 
     def mask(self, lists: bytes) -> tuple[bytes, Tally]:
         """Lists of fields (``", "`` between fields, ``\\n`` between lists) with every field

@@ -53,7 +53,7 @@ class FirstColumn:
         d = re.escape(delimiter)
         self._octet: dict[Any, Any]
         self._last: dict[Any, Any]
-        quad, self._octet = quad_branch(form, delimiter) if form else (NEVER, dict(NO_TABLE))
+        quad, self._octet = quad_branch(form, delimiter, d) if form else (NEVER, dict(NO_TABLE))
         hexes, self._last = lane6(ipv6mask, delimiter)
         # per line: "\n", kept octets, next octet, kept groups, last group, any other first
         # column (with its delimiter)

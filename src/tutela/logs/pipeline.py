@@ -1,7 +1,7 @@
-"""Streams of lines: read blocks of about 1 MiB, anonymize them, write them in order.
+"""Streams of lines: read blocks of about 128 KiB, anonymize them, write them in order.
 
 A pipe is served block by block as lines arrive (``read1``), so a live log is
-not held back; a file is read in 1 MiB chunks. Memory stays bounded: one block
+not held back; a file is read in 128 KiB chunks. Memory stays bounded: one block
 and at most one partial line between chunks (``max_line``).
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import BinaryIO, Protocol
 
-from tutela.logs.anonymizer import CHUNK, Anonymizer
+from tutela.logs.anonymizer import BLOCK, Anonymizer
 from tutela.logs.errors import InputDamaged, LogInputError
 from tutela.logs.options import AnonymizeOptions, Counts
 from tutela.logs.screening import too_long
@@ -27,7 +27,7 @@ def blocks(
     source: str | None,
     done: Callable[[], int] | None = None,
 ) -> Iterator[tuple[bytes, bool]]:
-    """``(lines joined by \\n, ended by a newline)`` blocks of about 1 MiB.
+    """``(lines joined by \\n, ended by a newline)`` blocks of about 128 KiB.
 
     Only the last block, an unterminated last line, has ``False``. Raises
     ``LogInputError`` with the line number for over-long lines and damaged or
@@ -39,7 +39,7 @@ def blocks(
     pending = b""
     while True:
         try:
-            chunk = read(CHUNK)
+            chunk = read(BLOCK)
         except InputDamaged as exc:
             lines = done() if done else lines
             raise LogInputError(str(exc), line=lines + 1, source=source) from exc
@@ -78,7 +78,7 @@ def anonymize_stream(
 ) -> Counts:
     """Copy ``src`` to ``dst`` with every address masked; returns the engine's counts.
 
-    Reads chunks of about 1 MiB (``read1`` when the source has it, so a pipe is
+    Reads chunks of about 128 KiB (``read1`` when the source has it, so a pipe is
     served as lines arrive) and writes whole blocks; ``flush`` flushes ``dst``
     after each block (for pipes). Raises ``LogInputError`` with the line number for
     binary data, over-long lines and damaged compressed input.
