@@ -9,7 +9,7 @@ skipped and Tutela's side still runs.
 
 Every command runs as a child process that reads a file on standard input and
 writes a file on standard output, as ``anonip < in > out`` (page cache warmed
-first). The cases alternate round by round (``BENCH_LOGS_ROUNDS``, default 3);
+first). The cases alternate round by round (``BENCH_LOGS_ROUNDS``, default 5);
 medians are quoted, with each child's peak RSS (``wait4``):
 
 1. column mode on ``combined``: ``--anonip`` (anonip's masks and defaults), our
@@ -252,6 +252,7 @@ def run(rounds: int, size_mb: int) -> dict[str, Any]:
         with combined.open("rb") as handle:
             head = handle.read(size_mb * 100_000)  # a tenth of the input
         small.write_bytes(head[: head.rfind(b"\n") + 1])
+        del head  # a child's peak RSS can include what this process held when it forked
         empty = scratch / "empty.log"
         empty.write_bytes(b"")
         startup = [run_once(tutela, empty, scratch / "empty.out")["wall_s"] for _ in range(3)]
@@ -375,7 +376,7 @@ def write(document: dict[str, Any]) -> Path:
 
 
 def main() -> None:
-    rounds = int(os.environ.get("BENCH_LOGS_ROUNDS", "3"))
+    rounds = int(os.environ.get("BENCH_LOGS_ROUNDS", "5"))
     size_mb = int(os.environ.get("BENCH_LOGS_SIZE_MB", "200"))
     document = run(rounds, size_mb)
     written = write(document)

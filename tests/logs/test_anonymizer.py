@@ -154,6 +154,24 @@ def test_block_path_equals_line_path(options: AnonymizeOptions) -> None:
     assert by_block.counts == by_line.counts
 
 
+@pytest.mark.parametrize("delimiter", [":", "f", "1", ".", "a", ";"])
+def test_a_delimiter_that_addresses_may_hold_reads_the_same_by_block(delimiter: str) -> None:
+    """Column 1 ends at the first delimiter, even inside what would be an address."""
+    lines = [
+        b"::ffff:1.2.3.4" + delimiter.encode() + b"x",
+        b"21.2.3.41" + delimiter.encode() + b"x",
+        b"1.2.3.4.x",
+        b"2001:db8:1f::1" + delimiter.encode() + b"y",
+        b"5.6.7.8" + delimiter.encode() + b"z",
+    ] * 3
+    options = AnonymizeOptions(delimiter=delimiter)
+    by_line = Anonymizer(options)
+    expected = b"".join(by_line.line(line + b"\n") for line in lines)
+    by_block = Anonymizer(options)
+    assert by_block.block(b"\n".join(lines)) + b"\n" == expected
+    assert by_block.counts == by_line.counts
+
+
 def test_find_addresses_reports_spans_and_canonical_text() -> None:
     found = find_addresses(b"a 1.2.3.4 [2001:DB8::1]:80 ::ffff:5.6.7.8 10:20:30 std::x 1.2.3.4.5")
     assert [(f.start, f.end, f.address) for f in found] == [

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tutela.logs import AnonymizeOptions, Compression, LogInputError, anonymize_files
+from tutela.logs.anonymizer import BLOCK
 from tutela.logs.pipeline import anonymize_stream, blocks
 from tutela.logs.streams import output_compression, reading
 
@@ -210,8 +211,18 @@ def test_blocks_stay_bounded(tmp_path: Path) -> None:
     path.write_bytes(LINES * 200)
     with path.open("rb", buffering=0) as raw:
         sizes = [len(block) for block, _ in blocks(raw, limit=1000, source=None)]
-    assert max(sizes) <= (1 << 20) + 1000
+    assert max(sizes) <= BLOCK + 1000
     assert sum(sizes) + len(sizes) == len(LINES) * 200
+
+
+def test_a_long_line_is_gathered_from_many_reads() -> None:
+    line = b"203.0.113.77 " + b"x" * (40 * BLOCK)
+    data = line + b"\n198.51.100.7 y\n" + line
+    got = list(blocks(io.BytesIO(data), limit=len(line), source=None))
+    assert got == [(line + b"\n198.51.100.7 y", True), (line, False)]
+    with pytest.raises(LogInputError, match="over the limit") as refused:
+        list(blocks(io.BytesIO(data), limit=20 * BLOCK, source=None))
+    assert refused.value.line == 1
 
 
 def test_permissions_of_a_new_file_follow_the_umask(tmp_path: Path) -> None:

@@ -76,6 +76,8 @@ def test_runs_that_cannot_hold_a_quad_or_are_not_greedy_stay_as_they_are(pattern
         rb"^(a)?(?(1)b|c)",  # a conditional
         rb"^(\S+)(?= )",  # a lookaround may see past the line
         rb"(?i)^(\S+)",  # a global flag that is no longer at the start
+        rb"^(\S+) .*|\B",  # \B matches between two line breaks, never on an empty line
+        b"(?:x|" * 400 + b"(a)" + b")" * 400,  # nested too deep for the walk
     ],
 )
 def test_shapes_that_could_come_out_of_order_are_declined(pattern: bytes) -> None:

@@ -84,6 +84,8 @@ def _option(word: str) -> tuple[str | None, str | None]:
 def _take(args: AnonymizeArgs, name: str, value: str) -> bool:
     """Store one option value; ``False`` when it is not what the option expects."""
     if name in _NUMBERS:
+        if not value.isascii():  # int() reads other scripts' digits; the full parser does not
+            return False
         try:
             number = int(value)
         except ValueError:

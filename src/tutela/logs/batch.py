@@ -72,7 +72,10 @@ def quad_branch(
 
 
 class _LastGroup(dict[Any, Any]):
-    """Masked text of the last kept IPv6 group, learnt on first sight (at most 65,536).
+    """Masked text of the last kept IPv6 group, learnt on first sight.
+
+    The keys are spellings (``0db8``, ``DB8``…), so the table is emptied when it grows
+    past ``CACHE_LIMIT`` entries.
 
     ``lead`` goes before a group that stays non-zero (``:`` when full groups come
     before it); a group masked to zero leaves only ``::``, which closes the run of
@@ -86,6 +89,9 @@ class _LastGroup(dict[Any, Any]):
         self._tail = b"::" + tail
 
     def __missing__(self, key: bytes) -> bytes:
+        if len(self) > CACHE_LIMIT:
+            self.clear()
+            self[None] = None
         masked = int(key, 16) & self._keep
         text = self[key] = (self._lead + b"%x" % masked if masked else b"") + self._tail
         return text

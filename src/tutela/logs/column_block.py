@@ -28,9 +28,14 @@ _SLOW: Final = object()  # memo value: this column needs the per-line path
 _unquote = itemgetter(slice(None, -1))
 
 
+_IN_ADDRESSES: Final = frozenset(b"0123456789abcdefABCDEF.:[]%")
+
+
 def splitter(delimiter: bytes) -> bool:
-    """Whether the block path serves this delimiter (one byte, not a line break)."""
-    return len(delimiter) == 1 and delimiter not in b"\n\r"
+    """Whether the block path serves this delimiter: one byte, not a line break, and none
+    that an address can hold (the shortcuts would read an address across it).
+    """
+    return len(delimiter) == 1 and delimiter not in b"\n\r" and delimiter[0] not in _IN_ADDRESSES
 
 
 class FirstColumn:

@@ -36,7 +36,8 @@ def blocks(
     """
     read: Callable[[int], bytes] = getattr(src, "read1", None) or src.read
     lines = 0
-    pending = b""
+    pending: list[bytes] = []  # the start of a line that has not ended yet, chunk by chunk
+    waiting = 0  # its length
     while True:
         try:
             chunk = read(BLOCK)
@@ -50,21 +51,22 @@ def blocks(
             ) from exc
         if not chunk:
             break
-        data = pending + chunk if pending else chunk
-        cut = data.rfind(b"\n")
+        cut = chunk.rfind(b"\n")
         if cut < 0:
-            pending = data
+            pending.append(chunk)
+            waiting += len(chunk)
         else:
-            pending = data[cut + 1 :]
-            block = data[:cut]
+            block = b"".join([*pending, chunk[:cut]]) if pending else chunk[:cut]
+            rest = chunk[cut + 1 :]
+            pending, waiting = ([rest] if rest else []), len(rest)
             if done is None:
                 lines += block.count(b"\n") + 1
             yield block, True
-        if len(pending) > limit:
+        if waiting > limit:
             lines = done() if done else lines
-            raise LogInputError(too_long(len(pending), limit), line=lines + 1, source=source)
+            raise LogInputError(too_long(waiting, limit), line=lines + 1, source=source)
     if pending:
-        yield pending, False
+        yield b"".join(pending), False
 
 
 def anonymize_stream(

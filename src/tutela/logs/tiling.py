@@ -34,7 +34,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
-_BEYOND_THE_LINE: Final = (b"(?=", b"(?!", b"(?<", b"\\A", b"\\Z")
+_BEYOND_THE_LINE: Final = (b"(?=", b"(?!", b"(?<", b"\\A", b"\\Z", b"\\B")
+"""Lookarounds and string anchors may see past the line; ``\\B`` never matches an empty line
+on its own but does between two line breaks."""
 
 
 class _Declined(Exception):
@@ -84,7 +86,15 @@ def tile(pattern: bytes, quad: bytes | None = None) -> Tiling | None:
         tree.state.groupwidths = [None] * (rewrite.count + 1)
         tree.state.groupdict = {}
         compiled = compiler.compile(tree, re.MULTILINE)
-    except (_Declined, re.error, AttributeError, TypeError, ValueError, IndexError):
+    except (
+        _Declined,
+        re.error,
+        AttributeError,
+        TypeError,
+        ValueError,
+        IndexError,
+        RecursionError,  # a pattern nested hundreds deep: the walk gives up, the lines go alone
+    ):
         return None
     if compiled.groups != rewrite.count or rewrite.fields[:1] != [1]:
         return None
