@@ -249,10 +249,13 @@ def run(rounds: int, size_mb: int) -> dict[str, Any]:
         start = time.perf_counter()
         results = measure(cases, rounds, scratch)
         small = scratch / "small.log"
-        with combined.open("rb") as handle:
-            head = handle.read(size_mb * 100_000)  # a tenth of the input
-        small.write_bytes(head[: head.rfind(b"\n") + 1])
-        del head  # a child's peak RSS can include what this process held when it forked
+        # a tenth of the input, copied in pieces: a child's peak RSS includes what this
+        # process holds when it starts the child, so this process must stay small
+        with combined.open("rb") as handle, small.open("wb") as out:
+            left = size_mb * 100_000
+            while left > 0 and (chunk := handle.read(min(1 << 20, left))):
+                left -= len(chunk)
+                out.write(chunk if left > 0 else chunk[: chunk.rfind(b"\n") + 1])
         empty = scratch / "empty.log"
         empty.write_bytes(b"")
         startup = [run_once(tutela, empty, scratch / "empty.out")["wall_s"] for _ in range(3)]
