@@ -22,8 +22,8 @@ from collections.abc import Callable
 from typing import Final
 
 from tutela.logs.address import PLACEHOLDER, Kept, Masker
-from tutela.logs.batch import MASKED, SLOW, Batch, Tally, quad_branch
-from tutela.logs.column_block import FirstColumn, splitter
+from tutela.logs.batch import CACHE_LIMIT, MASKED, SLOW, Batch, Tally, quad_branch
+from tutela.logs.column_block import XFF_QUOTES, FirstColumn, splitter
 from tutela.logs.errors import LogInputError
 from tutela.logs.options import AnonymizeOptions, Counts, compile_regex
 from tutela.logs.regex_block import RegexBlock
@@ -37,8 +37,6 @@ BLOCK: Final = 1 << 17
 """Bytes of lines anonymized at a time: big enough that the per-block work is spread over
 about a thousand lines, small enough that the pieces of a block stay in the processor's
 cache (1 MiB blocks were about 15 % slower)."""
-_CACHE_LIMIT: Final = 1 << 16
-_XFF_QUOTES: Final = 8  # four quoted fields: request, referrer, user agent, forwarded-for
 _KEPT: Final[Tally] = (0, 1, 0)
 _PASSED: Final[Tally] = (0, 0, 1)
 _NONE: Final[Tally] = (0, 0, 0)
@@ -161,7 +159,7 @@ class Anonymizer:
         result = self._cache.get(token)
         if result is None:
             result = self._masker.token(token)
-            if len(self._cache) >= _CACHE_LIMIT:
+            if len(self._cache) >= CACHE_LIMIT:
                 self._cache.clear()
             self._cache[token] = result
         return result
@@ -190,7 +188,7 @@ class Anonymizer:
                     field = line[start:end]
                     result = get(field)
                     if result is None and start < end:
-                        if len(cache) >= _CACHE_LIMIT:
+                        if len(cache) >= CACHE_LIMIT:
                             cache.clear()
                         result = cache[field] = compute(field)
                     if type(result) is bytes:
@@ -210,7 +208,7 @@ class Anonymizer:
                     field = line[start:end]
                     result = get(field)
                     if result is None:
-                        if len(cache) >= _CACHE_LIMIT:
+                        if len(cache) >= CACHE_LIMIT:
                             cache.clear()
                         result = cache[field] = compute(field)
                     if type(result) is not bytes or start < pos:
@@ -302,7 +300,7 @@ class Anonymizer:
     def _xff_spans(self, line: bytes, spans: list[Span]) -> None:
         """The last quoted field of a line with at least four, read as an address list."""
         last = len(line) - 1
-        if line[last:] != b'"' or line.endswith(b'"-"') or line.count(b'"') < _XFF_QUOTES:
+        if line[last:] != b'"' or line.endswith(b'"-"') or line.count(b'"') < XFF_QUOTES:
             return
         opening = line.rfind(b'"', 0, last)
         if spans and spans[-1][1] > opening:

@@ -20,10 +20,11 @@ from itertools import compress, count, repeat
 from operator import add, and_, ge, is_, itemgetter, mul, not_
 from typing import Any, Final
 
-from tutela.logs.batch import NEVER, NO_TABLE, Batch, Tally, lane6, quad_branch
+from tutela.logs.batch import CACHE_LIMIT, NEVER, NO_TABLE, Batch, Tally, lane6, quad_branch
 
-_XFF_QUOTES: Final = 8
-_CACHE_LIMIT: Final = 1 << 16
+XFF_QUOTES: Final = 8
+"""Quotes a line needs for its last quoted field to be the X-Forwarded-For list (nginx
+``main``: request, referrer, user agent, forwarded-for)."""
 _SLOW: Final = object()  # memo value: this column needs the per-line path
 _unquote = itemgetter(slice(None, -1))
 
@@ -106,7 +107,7 @@ class FirstColumn:
         """Fill the memo for ``keys``; whether some of them need the per-line path."""
         distinct = set(keys)
         unseen = distinct.difference(self._memo)
-        if len(self._memo) + len(unseen) > _CACHE_LIMIT:
+        if len(self._memo) + len(unseen) > CACHE_LIMIT:
             self._memo.clear()
             self._memo[None] = None
             self._slow_keys.clear()
@@ -129,9 +130,9 @@ class FirstColumn:
         # the list is the last quoted field, not "-", of a line with four or more of them
         # (the rest of a line that took the slow path is empty, so it is never chosen)
         quotes = list(map(bytes.count, rests, repeat(b'"')))
-        if max(quotes) < _XFF_QUOTES:
+        if max(quotes) < XFF_QUOTES:
             return 0, 0, 0
-        candidates = list(compress(count(), map(ge, quotes, repeat(_XFF_QUOTES))))
+        candidates = list(compress(count(), map(ge, quotes, repeat(XFF_QUOTES))))
         chosen = list(map(rests.__getitem__, candidates))
         ends = map(bytes.endswith, chosen, repeat(b'"'))
         dashes = map(bytes.endswith, chosen, repeat(b'"-"'))

@@ -39,6 +39,14 @@ _BEYOND_THE_LINE: Final = (b"(?=", b"(?!", b"(?<", b"\\A", b"\\Z", b"\\B")
 on its own but does between two line breaks."""
 
 
+_REPEATS: Final = ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
+
+
+def _opcodes(constants: Any, *names: str) -> set[Any]:
+    """The parser's opcodes of these names that this Python has."""
+    return {getattr(constants, name) for name in names if hasattr(constants, name)}
+
+
 class _Declined(Exception):
     """The pattern has a shape that the tiling cannot keep in text order."""
 
@@ -119,32 +127,21 @@ class _Rewrite:
         self._max_repeat = constants.MAX_REPEAT
         self._unbounded = constants.MAXREPEAT
         self._assert_not = constants.ASSERT_NOT
-        self._one_character = {
-            getattr(constants, name)
-            for name in ("IN", "LITERAL", "NOT_LITERAL", "ANY")
-            if hasattr(constants, name)
-        }
+        self._one_character = _opcodes(constants, "IN", "LITERAL", "NOT_LITERAL", "ANY")
         self._subpattern = constants.SUBPATTERN
         self._branch = constants.BRANCH
-        self._repeats = {
-            getattr(constants, name)
-            for name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
-            if hasattr(constants, name)
-        }
+        self._repeats = _opcodes(constants, *_REPEATS)
         self._atomic = getattr(constants, "ATOMIC_GROUP", None)
-        self._forbidden = {
-            getattr(constants, name)
-            for name in (
-                "GROUPREF",
-                "GROUPREF_EXISTS",
-                "GROUPREF_IGNORE",
-                "GROUPREF_LOC_IGNORE",
-                "GROUPREF_UNI_IGNORE",
-                "ASSERT",
-                "ASSERT_NOT",
-            )
-            if hasattr(constants, name)
-        }
+        self._forbidden = _opcodes(
+            constants,
+            "GROUPREF",
+            "GROUPREF_EXISTS",
+            "GROUPREF_IGNORE",
+            "GROUPREF_LOC_IGNORE",
+            "GROUPREF_UNI_IGNORE",
+            "ASSERT",
+            "ASSERT_NOT",
+        )
         self.count = 0
         self.fields: list[int] = []  # the new numbers of the original groups, in order
         self.octets: list[int] = []  # the new numbers of the next octet of embedded quads
@@ -274,16 +271,8 @@ class _WithinLine:
         self._compiler = compiler
         self._flags = flags
         self._c: Any = importlib.import_module("re._constants")
-        self._repeats = {
-            getattr(self._c, name)
-            for name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
-            if hasattr(self._c, name)
-        }
-        self._bare = {
-            getattr(self._c, name)
-            for name in ("AT", "ANY", "LITERAL_IGNORE", "NOT_LITERAL_IGNORE")
-            if hasattr(self._c, name)
-        }
+        self._repeats = _opcodes(self._c, *_REPEATS)
+        self._bare = _opcodes(self._c, "AT", "ANY", "LITERAL_IGNORE", "NOT_LITERAL_IGNORE")
         self.safe = not flags & re.DOTALL
 
     def items(self, items: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
